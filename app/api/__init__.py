@@ -1,0 +1,7 @@
+"""The JSON API v1 (shared/API.md): same services as the pages underneath."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from app.api import auth, routes_admin, routes_reports, routes_session  # noqa: E402,F401

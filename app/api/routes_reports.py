@@ -1,0 +1,236 @@
+"""Reports, disciplines, workflow, team, events and export."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app import method, policy
+from app.api import bp
+from app.api.util import created, json_body, paginate
+from app.errors import BadRequest, Forbidden, NotFound
+from app.extensions import db
+from app.models import AuditEvent, Report, Status, User, iso, utcnow
+from app.serialize import discipline_json, event_json, report_json, report_summary
+from app.services import reports as report_service
+from app.services import team as team_service
+from app.services import workflow
+
+
+def _report(report_id: int, for_update: bool = False) -> Report:
+    return report_service.get_visible_report(current_user, report_id, for_update=for_update)
+
+
+def _fresh(report_id: int) -> Report:
+    db.session.expire_all()
+    return _report(report_id)
+
+
+@bp.route("/reports", methods=["GET"])
+def list_reports():
+    stmt = select(Report).where(policy.visible_reports_clause(current_user))
+    args = request.args
+    status = args.get("status")
+    if status:
+        if status not in {s.value for s in Status}:
+            raise BadRequest("'status' must be open, in_review or closed.", {"fields": {"status": "unknown status"}})
+        stmt = stmt.where(Report.status == Status(status))
+    stage = args.get("stage")
+    if stage:
+        if stage not in method.CODES:
+            raise BadRequest("'stage' must be one of D0-D8.", {"fields": {"stage": "unknown stage"}})
+        stmt = stmt.where(Report.stage == stage)
+    for key, column in (("supplier_id", Report.supplier_id), ("oem_id", Report.oem_id)):
+        value = args.get(key)
+        if value:
+            if not value.isdigit() or len(value) > 12:
+                raise BadRequest(f"'{key}' must be an integer.", {"fields": {key: "must be an integer"}})
+            stmt = stmt.where(column == int(value))
+    overdue = args.get("overdue")
+    if overdue in ("true", "1"):
+        stmt = stmt.where(Report.status != Status.closed)
+        today = utcnow().date().isoformat()
+        # Due date of the current stage, read from the JSON of due dates; portable on both databases.
+        reports_due = [
+            r.id for r in db.session.execute(select(Report.id, Report.stage, Report.due).where(policy.visible_reports_clause(current_user), Report.status != Status.closed))
+            if (r.due or {}).get(r.stage) and r.due[r.stage] < today
+        ]
+        stmt = stmt.where(Report.id.in_(reports_due or [-1]))
+    q = (args.get("q") or "").strip()[:200]
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Report.title).like(like), func.lower(Report.number).like(like),
+                              func.lower(Report.part_number).like(like), func.lower(Report.complaint_ref).like(like)))
+    return paginate(stmt.order_by(Report.updated_at.desc(), Report.id.desc()), report_summary)
+
+
+@bp.route("/reports", methods=["POST"])
+def create_report():
+    report = report_service.create_report(current_user, json_body())
+    db.session.commit()
+    return created(report_json(_fresh(report.id)))
+
+
+@bp.route("/reports/<int:report_id>", methods=["GET"])
+def get_report(report_id: int):
+    report = db.session.scalar(
+        select(Report).where(Report.id == report_id).options(selectinload(Report.disciplines), selectinload(Report.team), selectinload(Report.reviews))
+    ) if 0 < report_id < 2**62 else None
+    if report is None or not policy.can_view(current_user, report):
+        raise NotFound("No such report.")
+    return jsonify(report_json(report))
+
+
+@bp.route("/reports/<int:report_id>", methods=["PATCH"])
+def update_report_header(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body()
+    report_service.update_header(current_user, report, data)
+    db.session.commit()
+    return jsonify(report_json(_fresh(report_id)))
+
+
+@bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["GET"])
+def get_discipline(report_id: int, code: str):
+    report = _report(report_id)
+    if code not in method.CODES:
+        raise NotFound(f"No discipline {code!r}.")
+    return jsonify(discipline_json(report.discipline(code)))
+
+
+@bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["PATCH"])
+def patch_discipline(report_id: int, code: str):
+    report = _report(report_id, for_update=True)
+    if code not in method.CODES:
+        raise NotFound(f"No discipline {code!r}.")
+    data = json_body()
+    if "base_version" not in data:
+        raise BadRequest("'base_version' is required.", {"fields": {"base_version": "is required"}})
+    entry, notes = report_service.save_discipline(current_user, report, code, data.get("base_version"), data.get("fields", {}))
+    db.session.commit()
+    out = discipline_json(entry)
+    out["notes"] = notes
+    return jsonify(out)
+
+
+@bp.route("/reports/<int:report_id>/gate", methods=["GET"])
+def gate(report_id: int):
+    report = _report(report_id)
+    found = report_service.findings(report)
+    return jsonify({
+        "stage": report.stage,
+        "missing": [f.message for f in found[report.stage] if f.level == method.BLOCK],
+        "disciplines": {code: [f.as_json() for f in items] for code, items in found.items()},
+    })
+
+
+@bp.route("/reports/<int:report_id>/advance", methods=["POST"])
+def advance(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body(required=False)
+    workflow.advance(current_user, report, data.get("comment"))
+    db.session.commit()
+    return jsonify(report_json(_fresh(report_id)))
+
+
+@bp.route("/reports/<int:report_id>/review", methods=["POST"])
+def review(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body()
+    workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"))
+    db.session.commit()
+    return jsonify(report_json(_fresh(report_id)))
+
+
+@bp.route("/reports/<int:report_id>/return", methods=["POST"])
+def return_report(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body()
+    workflow.return_report(current_user, report, data.get("to"), data.get("comment"))
+    db.session.commit()
+    return jsonify(report_json(_fresh(report_id)))
+
+
+@bp.route("/reports/<int:report_id>/reopen", methods=["POST"])
+def reopen(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body()
+    workflow.reopen(current_user, report, data.get("comment"), data.get("password"), data.get("to"))
+    db.session.commit()
+    return jsonify(report_json(_fresh(report_id)))
+
+
+# ------------------------------------------------------------------------------------------ team
+@bp.route("/reports/<int:report_id>/team", methods=["GET"])
+def list_team(report_id: int):
+    report = _report(report_id)
+    items = [m.as_json() for m in report.team]
+    return jsonify({"items": items, "page": 1, "per_page": len(items), "total": len(items)})
+
+
+@bp.route("/reports/<int:report_id>/team", methods=["POST"])
+def add_team_member(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body()
+    member = team_service.add_member(current_user, report, data.get("user_id"), data.get("role", "member"), data.get("function"))
+    db.session.commit()
+    return created(member.as_json())
+
+
+@bp.route("/reports/<int:report_id>/team/<int:user_id>", methods=["PATCH"])
+def change_team_member(report_id: int, user_id: int):
+    report = _report(report_id, for_update=True)
+    member = team_service.change_member(current_user, report, user_id, json_body())
+    db.session.commit()
+    return jsonify(member.as_json())
+
+
+@bp.route("/reports/<int:report_id>/team/<int:user_id>", methods=["DELETE"])
+def remove_team_member(report_id: int, user_id: int):
+    report = _report(report_id, for_update=True)
+    team_service.remove_member(current_user, report, user_id)
+    db.session.commit()
+    return "", 204
+
+
+@bp.route("/reports/<int:report_id>/users", methods=["GET"])
+def eligible_users(report_id: int):
+    """People who may join this report's team (search with ?q= by name or e-mail)."""
+    report = _report(report_id)
+    if not policy.can_manage_team(current_user, report):
+        raise Forbidden("Only the team leader, the champion or an administrator can change the team.")
+    stmt = select(User).where(policy.listable_users_clause(current_user, report))
+    q = (request.args.get("q") or "").strip().lower()[:200]
+    if q:
+        stmt = stmt.where(or_(func.lower(User.name).like(f"%{q}%"), func.lower(User.email).like(f"%{q}%")))
+    return paginate(stmt.order_by(User.name, User.id), lambda u: u.as_json())
+
+
+# ------------------------------------------------------------------------------- history, export
+@bp.route("/reports/<int:report_id>/events", methods=["GET"])
+def events(report_id: int):
+    report = _report(report_id)
+    stmt = select(AuditEvent).where(AuditEvent.report_id == report.id)
+    code = request.args.get("discipline")
+    if code:
+        if code not in method.CODES:
+            raise BadRequest("'discipline' must be one of D0-D8.", {"fields": {"discipline": "unknown"}})
+        stmt = stmt.where(AuditEvent.discipline == code)
+    return paginate(stmt.order_by(AuditEvent.seq), event_json)
+
+
+@bp.route("/reports/<int:report_id>/export", methods=["GET"])
+def export(report_id: int):
+    report = _report(report_id)
+    if not policy.can_export(current_user, report):
+        raise NotFound("No such report.")
+    doc = report_json(report)
+    events_ = db.session.scalars(select(AuditEvent).where(AuditEvent.report_id == report.id).order_by(AuditEvent.seq)).all()
+    doc["events"] = [event_json(e) for e in events_]
+    doc["exported_at"] = iso(utcnow())
+    doc["method"] = {"review_points": list(method.review_points())}
+    response = jsonify(doc)
+    response.headers["Content-Disposition"] = f'attachment; filename="{report.number}.json"'
+    return response

@@ -1,0 +1,117 @@
+"""Command line (`flask --app wsgi ...`): companies, users, demo data, audit verification."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Company, Report
+
+company_cli = AppGroup("company", help="Manage companies.")
+user_cli = AppGroup("user", help="Manage users.")
+audit_cli = AppGroup("audit", help="Check the audit trail.")
+
+
+def _fail(exc: DomainError) -> None:
+    db.session.rollback()
+    detail = "; ".join(f"{k} {v}" for k, v in (exc.details.get("fields") or {}).items())
+    raise click.ClickException(exc.message + (f" ({detail})" if detail else ""))
+
+
+def _read_password(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@company_cli.command("create")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["oem", "supplier"]), required=True)
+def company_create(name: str, kind: str) -> None:
+    """Create a company (kind oem or supplier)."""
+    from app.services import accounts
+
+    try:
+        company = accounts.create_company(None, name, kind)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Created company {company.name} ({company.kind.value}), id {company.id}.")
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--company", "company_name", required=True, help="Company name.")
+@click.option("--role", type=click.Choice(["admin", "quality_lead", "engineer", "viewer"]), required=True)
+def user_create(email: str, name: str, company_name: str, role: str) -> None:
+    """Create a user; the password is asked for (or read as one line from stdin)."""
+    from app.services import accounts
+
+    company = db.session.scalar(select(Company).where(func.lower(Company.name) == company_name.strip().lower()))
+    if company is None:
+        raise click.ClickException(f"No company named {company_name!r}.")
+    password = _read_password("Password")
+    try:
+        user = accounts.create_user(None, email, name, company.id, role, password)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Created user {user.email} ({user.role.value}) at {company.name}.")
+
+
+@user_cli.command("set-password")
+@click.argument("email")
+def user_set_password(email: str) -> None:
+    """Set a user's password (asked for, or read from stdin); ends their sessions and tokens."""
+    from app.services import accounts
+
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user {email!r}.")
+    password = _read_password("New password")
+    try:
+        accounts.set_password(None, user, password)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Password of {user.email} changed.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check every hash chain of the audit trail; names the first broken link of each."""
+    from app.services.audit import verify_chains
+
+    checked, breaks = verify_chains()
+    if breaks:
+        for b in breaks:
+            click.echo(f"BROKEN {b}", err=True)
+        raise SystemExit(1)
+    click.echo(f"Audit trail intact: {checked} events verified.")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no reports yet.")
+def seed_demo(if_empty: bool) -> None:
+    """Load the demo companies, users and three reports."""
+    from app.demo import load_demo
+
+    if if_empty and (db.session.scalar(select(func.count()).select_from(Report)) or db.session.scalar(select(func.count()).select_from(Company))):
+        click.echo("Demo data not loaded: the database already has data.")
+        return
+    load_demo()
+    click.echo(f"Demo data loaded. Sign in with any demo user, password: {current_app.config['DEMO_PASSWORD']}")
+
+
+def register(app) -> None:
+    app.cli.add_command(company_cli)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,67 @@
+"""Domain errors raised by services and the policy; one handler maps them to HTML or JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class GateNotMet(DomainError):
+    """The current discipline's completion rules do not hold; details.missing lists what is missing."""
+
+    status = 409
+    code = "gate_not_met"
+
+    def __init__(self, message: str, missing: list[str]):
+        super().__init__(message, {"missing": missing})
+        self.missing = missing
+
+
+class Invalid(DomainError):
+    """Values that break a rule: details.fields maps field -> message, or details.rule names it."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, rule: str | None = None):
+        details: dict[str, Any] = {}
+        if fields:
+            details["fields"] = fields
+        if rule:
+            details["rule"] = rule
+        super().__init__(message, details)
+        self.fields = fields or {}

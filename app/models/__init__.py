@@ -1,0 +1,37 @@
+"""All models, one module per aggregate."""
+
+from app.models.accounts import ApiToken, Company, CompanyKind, LoginSession, Role, User
+from app.models.audit import AuditEvent
+from app.models.base import iso, utcnow
+from app.models.report import (
+    EDITING_ROLES,
+    STEERING_ROLES,
+    DisciplineEntry,
+    DisciplineRevision,
+    Report,
+    Review,
+    Status,
+    TeamMember,
+    TeamRole,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Company",
+    "CompanyKind",
+    "DisciplineEntry",
+    "DisciplineRevision",
+    "EDITING_ROLES",
+    "LoginSession",
+    "Report",
+    "Review",
+    "Role",
+    "STEERING_ROLES",
+    "Status",
+    "TeamMember",
+    "TeamRole",
+    "User",
+    "iso",
+    "utcnow",
+]

@@ -1,0 +1,171 @@
+"""Who may do what - the only place that answers it.
+
+Pages, the JSON API, downloads, search, exports and e-mail recipients all ask here. List queries
+are scoped in SQL with `visible_reports_clause`, the same rule as `can_view`.
+
+The tenancy rule: a user sees a report only if their company is its OEM or its supplier (admins
+see all). A report the user may not see does not exist for them (404, never 403).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import false, or_, select, true
+
+from app.models import (
+    EDITING_ROLES,
+    STEERING_ROLES,
+    Company,
+    CompanyKind,
+    Report,
+    Role,
+    Status,
+    User,
+)
+
+
+def _usable(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.active
+
+
+def is_admin(user) -> bool:
+    return _usable(user) and user.role == Role.admin
+
+
+def _writer(user) -> bool:
+    """Account roles that may ever change a report (viewers and admins do not work reports)."""
+    return _usable(user) and user.role in (Role.engineer, Role.quality_lead)
+
+
+def _team_role(user, report: Report):
+    member = report.team_member(user)
+    return member.role if member else None
+
+
+# ------------------------------------------------------------------------------------ reports
+def can_view(user, report: Report) -> bool:
+    if not _usable(user):
+        return False
+    return user.role == Role.admin or user.company_id in (report.oem_id, report.supplier_id)
+
+
+def visible_reports_clause(user):
+    """SQL form of can_view, for scoping every list query."""
+    if not _usable(user):
+        return false()
+    if user.role == Role.admin:
+        return true()
+    return or_(Report.oem_id == user.company_id, Report.supplier_id == user.company_id)
+
+
+def can_create_report(user) -> bool:
+    return _writer(user)
+
+
+def can_be_party(user, oem: Company, supplier: Company) -> bool:
+    """A report is opened by one of its two companies."""
+    return can_create_report(user) and user.company_id in (oem.id, supplier.id)
+
+
+def can_edit(user, report: Report, discipline: str | None = None) -> bool:
+    """Edit a discipline or the header: a working place on the team (champion, leader, member).
+
+    Whether the discipline is frozen (under review, closed) is a state rule of the workflow
+    service, answered with 409, not a permission.
+    """
+    return can_view(user, report) and _writer(user) and _team_role(user, report) in EDITING_ROLES
+
+
+def can_advance(user, report: Report) -> bool:
+    return can_view(user, report) and _writer(user) and _team_role(user, report) in STEERING_ROLES
+
+
+def is_oem_quality_lead(user, report: Report) -> bool:
+    return _usable(user) and user.role == Role.quality_lead and user.company_id == report.oem_id
+
+
+def can_review(user, report: Report) -> bool:
+    """Only a quality lead of the report's OEM reviews and signs: the customer closes an 8D."""
+    return is_oem_quality_lead(user, report)
+
+
+def can_return(user, report: Report) -> bool:
+    return can_advance(user, report) or is_oem_quality_lead(user, report)
+
+
+def can_reopen(user, report: Report) -> bool:
+    return is_oem_quality_lead(user, report)
+
+
+def can_manage_team(user, report: Report) -> bool:
+    if is_admin(user):
+        return True
+    return can_advance(user, report)
+
+
+def can_comment(user, report: Report) -> bool:
+    on_team = _team_role(user, report) is not None
+    return can_view(user, report) and _writer(user) and (on_team or is_oem_quality_lead(user, report))
+
+
+def can_export(user, report: Report) -> bool:
+    return can_view(user, report)
+
+
+def can_view_history(user, report: Report) -> bool:
+    return can_view(user, report)
+
+
+def may_join_team(candidate: User, report: Report) -> bool:
+    """Only users of the report's two companies can join its team."""
+    return candidate.active and candidate.company_id in (report.oem_id, report.supplier_id)
+
+
+# ------------------------------------------------------------------------------ administration
+def can_administer(user) -> bool:
+    return is_admin(user)
+
+
+def pickable_companies_clause(user):
+    """Companies the caller may pick as report parties: their own and those of the other kind.
+
+    A supplier sees the OEMs (its customers) but never another supplier.
+    """
+    if not _usable(user):
+        return false()
+    if user.role == Role.admin:
+        return true()
+    other = CompanyKind.supplier if user.company.kind == CompanyKind.oem else CompanyKind.oem
+    return or_(Company.id == user.company_id, Company.kind == other)
+
+
+def listable_users_clause(user, report: Report | None = None):
+    """Users the caller may put on a team (or, with a report, on that report's team)."""
+    if report is not None:
+        return User.company_id.in_([report.oem_id, report.supplier_id]) & User.active.is_(True)
+    if not _usable(user):
+        return false()
+    company_ids = select(Company.id).where(pickable_companies_clause(user))
+    return User.company_id.in_(company_ids) & User.active.is_(True)
+
+
+def team_recipients(report: Report, exclude: User | None = None) -> list[User]:
+    """People told about a report's stage changes: its team, if they may still see it."""
+    return [
+        m.user
+        for m in report.team
+        if can_view(m.user, report) and (exclude is None or m.user_id != exclude.id)
+    ]
+
+
+def report_is_frozen(report: Report, discipline: str) -> bool:
+    """Closed reports are frozen; while in review, the reviewed stage and all before it are."""
+    from app.method import CODES
+
+    if report.status == Status.closed:
+        return True
+    if report.status == Status.in_review:
+        return CODES.index(discipline) <= CODES.index(report.stage)
+    return False
+
+
+__all__ = [name for name in dir() if name.startswith(("can_", "is_", "visible_", "pickable_", "listable_", "may_", "team_", "report_"))]

@@ -1,0 +1,204 @@
+"""Companies, users, passwords, browser sessions and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select, update
+
+from app.errors import Conflict, Invalid, NotFound
+from app.extensions import db
+from app.models import ApiToken, Company, CompanyKind, LoginSession, Role, User, utcnow
+from app.models.accounts import dummy_password_check, hash_token
+from app.services import audit
+
+MIN_PASSWORD = 12
+COMMON_PASSWORDS = {
+    "password1234", "123456789012", "qwertyuiopas", "passwordpassword", "letmein12345",
+    "welcome12345", "administrator", "iloveyou1234", "changeme1234", "password123!",
+}
+
+
+def normalise_email(email: str) -> str:
+    if not isinstance(email, str):
+        raise Invalid("Enter a valid e-mail address.", fields={"email": "must be an e-mail address"})
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise Invalid("Enter a valid e-mail address.", fields={"email": "is not a valid e-mail address"}) from None
+
+
+def check_password_policy(password: str, field: str = "password") -> None:
+    """OWASP ASVS: length, not a common password; no composition rules."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise Invalid(f"The password needs at least {MIN_PASSWORD} characters.", fields={field: f"needs at least {MIN_PASSWORD} characters"})
+    if len(password) > 256:
+        raise Invalid("The password is too long.", fields={field: "is too long (at most 256 characters)"})
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        raise Invalid("This password is too common.", fields={field: "is too common"})
+
+
+def create_company(actor: User | None, name: str, kind: str) -> Company:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    errors = {}
+    if not name or len(name) > 200:
+        errors["name"] = "is required (at most 200 characters)"
+    if kind not in {k.value for k in CompanyKind}:
+        errors["kind"] = "must be oem or supplier"
+    if errors:
+        raise Invalid("The company is not valid.", fields=errors)
+    if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
+        raise Conflict(f"A company named {name!r} already exists.", {"fields": {"name": "already exists"}})
+    company = Company(name=name, kind=CompanyKind(kind))
+    db.session.add(company)
+    db.session.flush()
+    audit.record("company.created", actor, changes={"company": [None, name], "kind": [None, kind]})
+    return company
+
+
+def create_user(actor: User | None, email: str, name: str, company_id: int, role: str, password: str) -> User:
+    errors = {}
+    try:
+        email = normalise_email(email)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > 200:
+        errors["name"] = "is required (at most 200 characters)"
+    if role not in {r.value for r in Role}:
+        errors["role"] = "must be one of admin, quality_lead, engineer, viewer"
+    company = db.session.get(Company, company_id) if isinstance(company_id, int) and not isinstance(company_id, bool) else None
+    if company is None:
+        errors["company_id"] = "is not a known company"
+    try:
+        check_password_policy(password)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise Invalid("The user is not valid.", fields=errors)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("A user with this e-mail address already exists.", {"fields": {"email": "already exists"}})
+    user = User(email=email, name=name, company_id=company.id, role=Role(role), active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", actor, changes={"user": [None, email], "role": [None, role], "company": [None, company.name]})
+    return user
+
+
+def active_admin_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.admin, User.active.is_(True))) or 0
+
+
+def update_user(actor: User | None, user: User, role: str | None = None, active: bool | None = None, name: str | None = None) -> User:
+    changes: dict = {}
+    if role is not None:
+        if role not in {r.value for r in Role}:
+            raise Invalid("Unknown role.", fields={"role": "must be one of admin, quality_lead, engineer, viewer"})
+        if user.role == Role.admin and role != "admin" and user.active and active_admin_count() <= 1:
+            raise Invalid("The last administrator cannot lose the admin role.", rule="last_admin")
+        if user.role.value != role:
+            changes["role"] = [user.role.value, role]
+            user.role = Role(role)
+    if active is not None:
+        if not active and user.active and user.role == Role.admin and active_admin_count() <= 1:
+            raise Invalid("The last administrator cannot be deactivated.", rule="last_admin")
+        if active != user.active:
+            changes["active"] = [user.active, active]
+            user.active = active
+            if not active:
+                end_all_sessions(user)
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise Invalid("The name is required.", fields={"name": "is required (at most 200 characters)"})
+        if name != user.name:
+            changes["name"] = [user.name, name]
+            user.name = name
+    if changes:
+        audit.record("user.updated", actor, changes={"user": [user.email, user.email], **changes})
+    return user
+
+
+def set_password(actor: User | None, user: User, password: str) -> None:
+    check_password_policy(password)
+    user.set_password(password)
+    end_all_sessions(user)
+    audit.record("user.password_set", actor, changes={"user": [user.email, user.email]})
+
+
+def find_user_by_email(email: str) -> User | None:
+    if not isinstance(email, str) or len(email) > 320:
+        return None
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None. Same work whether or not the e-mail exists."""
+    user = find_user_by_email(email)
+    if user is None:
+        dummy_password_check(password if isinstance(password, str) else "")
+        return None
+    if not user.check_password(password):
+        return None
+    if not user.active:
+        return None
+    return user
+
+
+def start_session(user: User, ip: str | None) -> LoginSession:
+    session = LoginSession(user_id=user.id, ip=(ip or "")[:64])
+    user.last_login_at = utcnow()
+    db.session.add(session)
+    return session
+
+
+def end_session(session_id: str | None) -> None:
+    if session_id:
+        db.session.execute(update(LoginSession).where(LoginSession.id == session_id, LoginSession.ended_at.is_(None)).values(ended_at=utcnow()))
+
+
+def end_all_sessions(user: User) -> None:
+    """Deactivation and password changes end every browser session and API token at once."""
+    now = utcnow()
+    db.session.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None)).values(ended_at=now))
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
+
+
+def session_user(session_id: str | None, user_id: int) -> User | None:
+    if not session_id:
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None), User.id == user_id, User.active.is_(True))
+    )
+
+
+def issue_token(user: User, days: int) -> tuple[str, ApiToken]:
+    raw = "8dw_" + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, token_hash=hash_token(raw), expires_at=utcnow() + dt.timedelta(days=days))
+    db.session.add(token)
+    return raw, token
+
+
+def token_user(raw: str) -> tuple[User, ApiToken] | None:
+    if not raw or len(raw) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if token is None or token.revoked_at is not None or token.expires_at <= utcnow() or not token.user.active:
+        return None
+    return token.user, token
+
+
+def revoke_token(token: ApiToken) -> None:
+    token.revoked_at = utcnow()
+
+
+def get_user(user_id) -> User:
+    user = db.session.get(User, user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) else None
+    if user is None:
+        raise NotFound("No such user.")
+    return user

@@ -1,0 +1,112 @@
+"""Append-only audit trail with a hash chain per report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, Report, User, utcnow
+from app.models.audit import GENESIS
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def chain_of(report: Report | None) -> str:
+    return f"report:{report.id}" if report is not None else "global"
+
+
+def record(
+    action: str,
+    actor: User | None,
+    report: Report | None = None,
+    *,
+    discipline: str | None = None,
+    changes: dict | None = None,
+    comment: str | None = None,
+) -> AuditEvent:
+    """Append one event to the report's chain (or the global chain) in the current transaction."""
+    chain = chain_of(report)
+    if report is not None and report.id is None:
+        db.session.flush()
+        chain = chain_of(report)
+    last = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    event = AuditEvent(
+        chain=chain,
+        seq=(last.seq + 1) if last else 1,
+        report_id=report.id if report is not None else None,
+        at=utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.name if actor is not None else "system",
+        actor_company=actor.company.name if actor is not None else None,
+        action=action,
+        discipline=discipline,
+        changes=_json_safe(changes or {}),
+        comment=comment,
+        prev_hash=last.hash if last else GENESIS,
+    )
+    event.hash = event.compute_hash()
+    db.session.add(event)
+    if report is not None:
+        report.audit_seq = event.seq
+    return event
+
+
+@dataclass
+class Break:
+    chain: str
+    seq: int | None
+    event_id: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"event #{self.event_id} (seq {self.seq})" if self.event_id else f"seq {self.seq}"
+        return f"{self.chain}: {where}: {self.problem}"
+
+
+def verify_chains() -> tuple[int, list[Break]]:
+    """Check every chain; returns (events checked, the first broken link of each broken chain).
+
+    Detects edited events (hash mismatch), deleted events (a gap in seq or a prev_hash that does not
+    match), and reordered events (seq/prev_hash order broken).
+    """
+    checked = 0
+    breaks: list[Break] = []
+    chains = db.session.scalars(select(AuditEvent.chain).distinct()).all()
+    for chain in sorted(chains):
+        expected_prev, expected_seq = GENESIS, 1
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq, AuditEvent.id))
+        last_id = 0
+        for ev in rows:
+            checked += 1
+            problem = None
+            if ev.seq != expected_seq:
+                problem = f"expected seq {expected_seq}, found {ev.seq} (an event was deleted or inserted)"
+            elif ev.prev_hash != expected_prev:
+                problem = "does not link to the previous event (deleted, inserted or reordered)"
+            elif ev.compute_hash() != ev.hash:
+                problem = "content does not match its hash (the event was altered)"
+            elif ev.id < last_id:
+                problem = "events are out of order"
+            elif chain.startswith("report:") and ev.report_id != int(chain.split(":")[1]):
+                problem = "event was moved to another report"
+            if problem:
+                breaks.append(Break(chain, ev.seq, ev.id, problem))
+                break
+            expected_prev, expected_seq, last_id = ev.hash, ev.seq + 1, ev.id
+    broken = {b.chain for b in breaks}
+    for report_id, audit_seq in db.session.execute(select(Report.id, Report.audit_seq)):
+        chain = f"report:{report_id}"
+        if chain in broken:
+            continue
+        count = db.session.scalar(select(db.func.max(AuditEvent.seq)).where(AuditEvent.chain == chain)) or 0
+        if count != audit_seq:
+            breaks.append(Break(chain, count, None, f"the report's trail should end at seq {audit_seq}, it ends at {count} (events were cut off)"))
+    return checked, breaks

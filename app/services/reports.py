@@ -1,0 +1,253 @@
+"""Opening a report, editing its header and its disciplines (with three-way merge)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app import method, policy
+from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from app.extensions import db
+from app.method.definition import HEADER_FIELDS
+from app.method.fields import assign_row_ids, clean_values
+from app.models import (
+    Company,
+    CompanyKind,
+    DisciplineEntry,
+    DisciplineRevision,
+    Report,
+    Status,
+    TeamMember,
+    TeamRole,
+    User,
+    utcnow,
+)
+from app.services import audit
+
+_DATE_HEADER = {f.name for f in HEADER_FIELDS if f.type == "date"}
+
+
+def _int_id(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"'{field}' must be an integer id.", {"fields": {field: "must be an integer id"}})
+    return value
+
+
+def get_visible_report(user: User, report_id: Any, *, for_update: bool = False) -> Report:
+    """The report if the user may see it; otherwise NotFound, exactly like a missing one."""
+    if isinstance(report_id, bool) or not isinstance(report_id, int) or not 0 < report_id < 2**62:
+        raise NotFound("No such report.")
+    stmt = select(Report).where(Report.id == report_id)
+    if for_update and db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Report)
+    report = db.session.scalar(stmt)
+    if report is None or not policy.can_view(user, report):
+        raise NotFound("No such report.")
+    return report
+
+
+def header_values(report: Report) -> dict[str, Any]:
+    out = {}
+    for f in HEADER_FIELDS:
+        value = getattr(report, f.name)
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        out[f.name] = value
+    return out
+
+
+def _apply_header(report: Report, cleaned: dict[str, Any]) -> dict[str, list]:
+    changes: dict[str, list] = {}
+    before = header_values(report)
+    for name, value in cleaned.items():
+        if name == "title" and not value:
+            raise Invalid("The title is required.", fields={"title": "is required"})
+        if name == "lots":
+            value = value or []
+            assign_row_ids(value, [report.lots or []])
+        stored = dt.date.fromisoformat(value) if name in _DATE_HEADER and value else value
+        if before.get(name) != value:
+            changes[name] = [before.get(name), value]
+            setattr(report, name, stored)
+    return changes
+
+
+def _next_number(year: int) -> tuple[int, str]:
+    seq = (db.session.scalar(select(func.max(Report.seq)).where(Report.year == year)) or 0) + 1
+    return seq, f"8D-{year}-{seq:04d}"
+
+
+def create_report(actor: User, data: Any) -> Report:
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    if not policy.can_create_report(actor):
+        raise Forbidden("Your account cannot open reports.")
+    data = dict(data)
+    missing = {k: "is required" for k in ("title", "oem_id", "supplier_id") if data.get(k) in (None, "")}
+    if missing:
+        raise Invalid("Some required values are missing.", fields=missing)
+    oem_id = _int_id(data.pop("oem_id"), "oem_id")
+    supplier_id = _int_id(data.pop("supplier_id"), "supplier_id")
+    header = clean_values(HEADER_FIELDS, data, "report")
+    oem, supplier = db.session.get(Company, oem_id), db.session.get(Company, supplier_id)
+    visible = set(db.session.scalars(select(Company.id).where(policy.pickable_companies_clause(actor))))
+    errors = {}
+    if oem is None or oem.id not in visible or oem.kind != CompanyKind.oem or not oem.active:
+        errors["oem_id"] = "is not a customer (OEM) company you can choose"
+    if supplier is None or supplier.id not in visible or supplier.kind != CompanyKind.supplier or not supplier.active:
+        errors["supplier_id"] = "is not a supplier company you can choose"
+    if errors:
+        raise Invalid("The parties of the report are not valid.", fields=errors)
+    if not policy.can_be_party(actor, oem, supplier):
+        raise Forbidden("Your company must be the customer or the supplier of the report.")
+    now = utcnow()
+    seq, number = _next_number(now.year)
+    report = Report(number=number, year=now.year, seq=seq, oem_id=oem.id, supplier_id=supplier.id, title=header.get("title") or "",
+                    created_by_id=actor.id, created_at=now, updated_at=now, stage="D0", status=Status.open, lots=[], due={})
+    report.oem, report.supplier = oem, supplier
+    _apply_header(report, header)
+    report.due = method.due_dates(report.detected_on or now.date())
+    db.session.add(report)
+    db.session.flush()
+    for code in method.CODES:
+        db.session.add(DisciplineEntry(report_id=report.id, code=code, version=0, values={}, field_versions={}))
+        db.session.add(DisciplineRevision(report_id=report.id, code=code, version=0, values={}, created_by_id=actor.id))
+    db.session.add(TeamMember(report_id=report.id, user_id=actor.id, role=TeamRole.champion, function="Champion"))
+    audit.record("report.created", actor, report, changes={"number": [None, number], **{k: [None, v] for k, v in header_values(report).items() if v not in (None, [], "")}})
+    audit.record("team.added", actor, report, discipline="D1", changes={"member": [None, actor.email], "role": [None, "champion"]})
+    db.session.flush()
+    db.session.expire(report, ["disciplines", "team"])
+    return report
+
+
+def touch(report: Report) -> None:
+    report.updated_at = utcnow()
+    report.change_counter = (report.change_counter or 0) + 1
+
+
+def ensure_not_frozen(report: Report, code: str) -> None:
+    if report.status == Status.closed:
+        raise Conflict("The report is closed; a quality lead must reopen it before anything can change.", {"rule": "closed"})
+    if policy.report_is_frozen(report, code):
+        raise Conflict(
+            f"{code} is frozen while the customer reviews {report.stage}; work on later disciplines meanwhile.",
+            {"rule": "frozen"},
+        )
+
+
+def update_header(actor: User, report: Report, data: Any) -> Report:
+    if not policy.can_edit(actor, report, "D0"):
+        raise Forbidden("Only the report's team can change its header.")
+    ensure_not_frozen(report, "D0")
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    cleaned = clean_values(HEADER_FIELDS, {k: v for k, v in data.items() if k not in ("oem_id", "supplier_id", "id", "number")}, "report")
+    changes = _apply_header(report, cleaned)
+    if changes:
+        if "detected_on" in changes:
+            report.due = method.due_dates(report.detected_on or report.created_at.date())
+        withdraw_acceptances(actor, report, "D0")
+        touch(report)
+        audit.record("report.header_updated", actor, report, discipline="D0", changes=changes)
+    return report
+
+
+def withdraw_acceptances(actor: User, report: Report, code: str) -> list[str]:
+    """Editing a discipline the customer already accepted withdraws that acceptance and every
+    later one (8D-METHOD.md, "Staleness")."""
+    withdrawn = []
+    for review in report.reviews:
+        if review.accepted and method.CODES.index(review.stage) >= method.CODES.index(code):
+            review.withdrawn_at = utcnow()
+            review.withdrawn_reason = f"{code} edited by {actor.name} after the customer accepted it"
+            withdrawn.append(review.stage)
+            audit.record("review.withdrawn", actor, report, discipline=review.stage,
+                         changes={"accepted": [True, False]}, comment=review.withdrawn_reason)
+    return withdrawn
+
+
+def save_discipline(actor: User, report: Report, code: str, base_version: Any, fields: Any) -> tuple[DisciplineEntry, list[str]]:
+    """Save the fields an editor changed since `base_version`, merging with others' saves.
+
+    Returns the entry and notes for the user (e.g. acceptances withdrawn). Raises Conflict with
+    details.fields {field: {yours, theirs, base}} - and writes nothing - when someone else changed
+    the same field (or the same table row) since base_version.
+    """
+    if code not in method.BY_CODE:
+        raise NotFound(f"No discipline {code!r}.")
+    if isinstance(base_version, bool) or not isinstance(base_version, int):
+        raise BadRequest("'base_version' must be an integer.", {"fields": {"base_version": "must be an integer"}})
+    if not isinstance(fields, dict):
+        raise BadRequest("'fields' must be an object.", {"fields": {"fields": "must be an object"}})
+    if not policy.can_edit(actor, report, code):
+        raise Forbidden("Only members of the report's team can edit it.")
+    ensure_not_frozen(report, code)
+    yours = clean_values(method.BY_CODE[code].fields, fields)
+    stmt = select(DisciplineEntry).where(DisciplineEntry.report_id == report.id, DisciplineEntry.code == code)
+    if db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=DisciplineEntry)
+    entry = db.session.scalar(stmt.execution_options(populate_existing=True))
+    if base_version < 0 or base_version > entry.version:
+        raise Invalid("base_version is not a version of this discipline.", fields={"base_version": f"must be between 0 and {entry.version}"})
+    theirs = dict(entry.values or {})
+    changed_since = {f for f, v in (entry.field_versions or {}).items() if v > base_version}
+    base = theirs
+    if changed_since & set(yours):
+        rev = db.session.scalar(select(DisciplineRevision).where(
+            DisciplineRevision.report_id == report.id, DisciplineRevision.code == code, DisciplineRevision.version == base_version))
+        base = dict(rev.values) if rev else {}
+    from app.services.merge import three_way
+
+    for f in method.BY_CODE[code].fields:
+        if f.type == "table" and f.name in yours:
+            assign_row_ids(yours[f.name], [base.get(f.name), theirs.get(f.name)])
+
+    tables = {f.name for f in method.BY_CODE[code].fields if f.type == "table"}
+    merged, conflicts = three_way(base, theirs, yours, changed_since, tables)
+    if conflicts:
+        raise Conflict(
+            "Someone else changed the same fields since you started editing. Nothing was saved; choose which values to keep.",
+            {"fields": conflicts, "version": entry.version},
+        )
+    new_values = dict(theirs)
+    new_values.update(merged)
+    notes = method.on_save(code, theirs, new_values)
+    changes = {name: [theirs.get(name), new_values.get(name)] for name in method.BY_CODE[code].fields_names() if theirs.get(name) != new_values.get(name)}
+    if not changes:
+        return entry, notes
+    entry.version += 1
+    entry.values = new_values
+    versions = dict(entry.field_versions or {})
+    for name in changes:
+        versions[name] = entry.version
+    entry.field_versions = versions
+    entry.updated_at = utcnow()
+    entry.updated_by_id = actor.id
+    db.session.add(DisciplineRevision(report_id=report.id, code=code, version=entry.version, values=new_values, created_by_id=actor.id))
+    withdrawn = withdraw_acceptances(actor, report, code)
+    if withdrawn:
+        notes.append(f"The customer's acceptance of {', '.join(withdrawn)} was withdrawn because {code} changed.")
+    touch(report)
+    audit.record("discipline.updated", actor, report, discipline=code, changes=changes, comment="; ".join(notes) or None)
+    return entry, notes
+
+
+def gate_context(report: Report) -> method.GateContext:
+    return method.GateContext(
+        header=header_values(report),
+        values={d.code: d.values or {} for d in report.disciplines},
+        team=[{"role": m.role.value, "company_kind": m.user.company.kind.value, "email": m.user.email} for m in report.team],
+        # The problem's start: the complaint date when it precedes the report's creation here.
+        opened_on=min(filter(None, [report.created_at.date(), report.detected_on])),
+        due=report.due or {},
+        today=utcnow().date(),
+    )
+
+
+def findings(report: Report) -> dict[str, list[method.Finding]]:
+    ctx = gate_context(report)
+    return {code: method.check_discipline(ctx, code) for code in method.CODES}

@@ -1,0 +1,34 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+ROLE_CHOICES = [
+    ("engineer", _l("Engineer")),
+    ("quality_lead", _l("Quality lead")),
+    ("viewer", _l("Viewer")),
+    ("admin", _l("Administrator")),
+]
+
+
+class CompanyForm(FlaskForm):
+    name = StringField(_l("Company name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[("supplier", _l("Supplier")), ("oem", _l("Customer (OEM)"))])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    company_id = SelectField(_l("Company"), coerce=int, choices=[], validate_choice=False)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    password = PasswordField(_l("Initial password (at least 12 characters)"), validators=[DataRequired(), Length(max=256)])
+
+
+class UserEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    active = BooleanField(_l("Active (can sign in)"))
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password (at least 12 characters)"), validators=[DataRequired(), Length(max=256)])

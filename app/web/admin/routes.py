@@ -1,0 +1,113 @@
+"""Administration pages: companies and users. Changes apply at once (sessions end on
+deactivation and password reset)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import policy
+from app.errors import DomainError
+from app.extensions import db
+from app.models import AuditEvent, Company, User
+from app.services import accounts
+from app.web.admin import bp
+from app.web.admin.forms import CompanyForm, PasswordResetForm, UserEditForm, UserForm
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    if not policy.can_administer(current_user):
+        abort(403)
+
+
+def _apply_errors(form, exc: DomainError) -> None:
+    db.session.rollback()
+    fields = exc.details.get("fields") or {}
+    placed = False
+    for name, msg in fields.items():
+        if hasattr(form, name):
+            getattr(form, name).errors.append(msg)
+            placed = True
+    if not placed:
+        flash(exc.message, "danger")
+
+
+@bp.route("/", methods=["GET"])
+def index():
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/companies", methods=["GET", "POST"])
+def companies():
+    form = CompanyForm()
+    if form.validate_on_submit():
+        try:
+            company = accounts.create_company(current_user, form.name.data, form.kind.data)
+            db.session.commit()
+            flash(_("Company %(name)s created.", name=company.name), "success")
+            return redirect(url_for("admin.companies"))
+        except DomainError as exc:
+            _apply_errors(form, exc)
+    rows = db.session.scalars(select(Company).order_by(Company.kind, Company.name)).all()
+    return render_template("admin/companies.html", companies=rows, form=form), (422 if form.errors else 200)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():
+    form = UserForm()
+    form.company_id.choices = [(c.id, f"{c.name} ({c.kind.value})") for c in db.session.scalars(select(Company).order_by(Company.name))]
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(current_user, form.email.data, form.name.data, form.company_id.data, form.role.data, form.password.data)
+            db.session.commit()
+            flash(_("User %(email)s created.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+        except DomainError as exc:
+            _apply_errors(form, exc)
+    rows = db.session.scalars(select(User).order_by(User.company_id, User.name)).all()
+    return render_template("admin/users.html", users=rows, form=form), (422 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserEditForm(obj=None if UserEditForm().is_submitted() else user)
+    if not form.is_submitted():
+        form.role.data = user.role.value
+    pw_form = PasswordResetForm(prefix="pw")
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(current_user, user, role=form.role.data, active=form.active.data, name=form.name.data)
+            db.session.commit()
+            flash(_("Changes to %(email)s saved; they apply at once.", email=user.email), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+        except DomainError as exc:
+            _apply_errors(form, exc)
+    return render_template("admin/user_edit.html", user=user, form=form, pw_form=pw_form), (422 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def user_password(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    pw_form = PasswordResetForm(prefix="pw")
+    if pw_form.validate_on_submit():
+        try:
+            accounts.set_password(current_user, user, pw_form.password.data)
+            db.session.commit()
+            flash(_("Password of %(email)s reset; their sessions were ended.", email=user.email), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+        except DomainError as exc:
+            _apply_errors(pw_form, exc)
+    form = UserEditForm(obj=user)
+    form.role.data = user.role.value
+    return render_template("admin/user_edit.html", user=user, form=form, pw_form=pw_form), 422
+
+
+@bp.route("/audit")
+def audit_log():
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.report_id.is_(None)).order_by(AuditEvent.id.desc()).limit(200)).all()
+    return render_template("admin/audit.html", events=events)

@@ -1,0 +1,94 @@
+"""One error handler: domain errors and HTTP errors become JSON (API.md) under /api/, friendly
+pages elsewhere. A refused request changes nothing: the session is rolled back first."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.errors import DomainError
+from app.extensions import db
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, details: dict | None = None):
+    response = jsonify({"error": code, "message": message, "details": details or {}})
+    response.status_code = status
+    return response
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # pragma: no cover - a broken connection must not hide the real error
+        current_app.logger.exception("rollback failed")
+
+
+def register(app) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        _rollback()
+        record = getattr(exc, "record", None)
+        if callable(record):  # e.g. a failed signature attempt is kept although the request failed
+            record()
+            db.session.commit()
+        if wants_json():
+            return json_error(exc.status, exc.code, exc.message, exc.details)
+        return render_template("errors/error.html", status=exc.status, message=exc.message, details=exc.details), exc.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        _rollback()
+        message = _("The form has expired or did not come from this site. Reload the page and try again.")
+        if wants_json():
+            return json_error(400, "bad_request", message, {"csrf": exc.description})
+        return render_template("errors/error.html", status=400, message=message, details={}), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        _rollback()
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, "error")
+        messages = {
+            400: _("The request could not be understood."),
+            401: _("Please sign in."),
+            403: _("You do not have permission to do this."),
+            404: _("This page does not exist, or you do not have access to it."),
+            405: _("This method is not allowed here."),
+            413: _("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"]),
+            429: _("Too many attempts. Please wait a minute and try again."),
+        }
+        message = messages.get(status, exc.description or exc.name)
+        if wants_json():
+            response = json_error(status, code, message)
+            if status == 405 and getattr(exc, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response
+        return render_template("errors/error.html", status=status, message=message, details={}), status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        _rollback()
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        message = _("Something went wrong on our side. Nothing was saved; please try again.")
+        if wants_json():
+            return json_error(500, "internal_error", message)
+        return render_template("errors/error.html", status=500, message=message, details={}), 500

@@ -1,0 +1,67 @@
+"""Template globals and filters: the policy and the method are available to every template, so
+buttons are shown by the same rules the server enforces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask import g
+from markupsafe import Markup
+
+from app import method, policy
+from app.models import Status
+
+
+STATUS_LABELS = {"open": "Open", "in_review": "In review", "closed": "Closed"}
+
+
+def register(app) -> None:
+    from flask_babel import gettext, lazy_gettext
+
+    @app.context_processor
+    def _globals():
+        return {
+            "policy": policy,
+            "method": method,
+            "Status": Status,
+            "csp_nonce": lambda: getattr(g, "csp_nonce", ""),
+            "status_label": lambda s: gettext({"open": "Open", "in_review": "In review", "closed": "Closed"}.get(getattr(s, "value", s), str(s))),
+        }
+
+    @app.template_filter("dict_without")
+    def _dict_without(value: dict, *keys):
+        return {k: v for k, v in value.items() if k not in keys}
+
+    @app.template_global("today_iso")
+    def _today_iso():
+        from app.models import utcnow
+
+        return utcnow().date().isoformat()
+
+    @app.template_filter("dt")
+    def _dt(value):
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            return value.strftime("%Y-%m-%d %H:%M UTC")
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+    @app.template_filter("tojson_attr")
+    def _tojson_attr(value):
+        return json.dumps(value, ensure_ascii=False)
+
+    @app.template_filter("display")
+    def _display(value, field=None):
+        """A stored value as a reviewer reads it."""
+        if value is None or value == "":
+            return Markup('<span class="text-body-secondary">—</span>')
+        if isinstance(value, bool):
+            return gettext("Yes") if value else gettext("No")
+        if field is not None and field.type == "choice":
+            return field.choice_label(value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return value
+
+    _ = lazy_gettext

@@ -1,0 +1,115 @@
+"""Forms of the report pages. The discipline form is generated from the method definition:
+`f.<field>` for values, `t.<table>.<row>.<column>` for table cells (with `t.<table>.<row>.id`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.method.fields import Field
+
+_CELL = re.compile(r"^t\.([a-z0-9_]+)\.(\d{1,4})\.([a-z0-9_]+)$")
+
+
+def _scalar_from_form(f: Field, raw: str | None, path: str, errors: dict[str, str]) -> Any:
+    raw = (raw or "").strip() if f.type != "text" or not f.multiline else (raw or "")
+    if f.type == "text":
+        return raw.replace("\r\n", "\n") if raw.strip() else None
+    if raw == "":
+        return None
+    if f.type == "number":
+        try:
+            value = float(raw.replace(",", "."))
+        except ValueError:
+            errors[path] = str(_l("must be a number"))
+            return None
+        return int(value) if value.is_integer() else value
+    if f.type == "bool":
+        if raw in ("yes", "true", "1"):
+            return True
+        if raw in ("no", "false", "0"):
+            return False
+        errors[path] = str(_l("choose yes or no"))
+        return None
+    return raw  # date and choice: validated by clean_values
+
+
+def values_from_form(fields: tuple[Field, ...], form) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn a submitted discipline form into typed values (all fields present on the form)."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    present = set(form.getlist("present"))
+    for f in fields:
+        if f.name not in present:
+            continue
+        if f.type != "table":
+            values[f.name] = _scalar_from_form(f, form.get(f"f.{f.name}"), f.name, errors)
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    by_name = {f.name: f for f in fields}
+    for key in form.keys():
+        m = _CELL.match(key)
+        if not m or m.group(1) not in by_name or m.group(1) not in present:
+            continue
+        table, idx, col = m.group(1), int(m.group(2)), m.group(3)
+        row = rows.setdefault(table, {}).setdefault(idx, {})
+        if col == "id":
+            if form.get(key):
+                row["id"] = form.get(key)[:40]
+            continue
+        column = by_name[table].column(col)
+        if column is None:
+            continue
+        value = _scalar_from_form(column, form.get(key), f"{table}[{idx}].{col}", errors)
+        if value is not None:
+            row[col] = value
+    for f in fields:
+        if f.type == "table" and f.name in present:
+            values[f.name] = [r for _, r in sorted(rows.get(f.name, {}).items()) if any(k != "id" for k in r)]
+    return values, errors
+
+
+class AdvanceForm(FlaskForm):
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=5000)])
+
+
+class ReviewForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[("approve", _l("Approve")), ("reject", _l("Reject"))])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
+    return_to = SelectField(_l("On rejection, return to"), choices=[], validate_choice=False)
+    password = PasswordField(_l("Your password (electronic signature)"), validators=[Optional(), Length(max=256)])
+
+
+class ReturnForm(FlaskForm):
+    to = SelectField(_l("Return to"), choices=[], validate_choice=False)
+    comment = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=5000)])
+
+
+class ReopenForm(FlaskForm):
+    to = SelectField(_l("Reopen at"), choices=[], validate_choice=False)
+    comment = TextAreaField(_l("Reason for reopening"), validators=[DataRequired(), Length(max=5000)])
+    password = PasswordField(_l("Your password (electronic signature)"), validators=[DataRequired(), Length(max=256)])
+
+
+class TeamAddForm(FlaskForm):
+    user_id = SelectField(_l("Person"), coerce=int, choices=[], validate_choice=False)
+    role = SelectField(
+        _l("Role on this report"),
+        choices=[("member", _l("Member")), ("leader", _l("Team leader")), ("champion", _l("Champion")), ("viewer", _l("Viewer (read only)"))],
+    )
+    function = StringField(_l("Function (e.g. process engineering, logistics)"), validators=[Optional(), Length(max=200)])
+
+
+class TeamChangeForm(FlaskForm):
+    role = SelectField(
+        _l("Role"),
+        choices=[("member", _l("Member")), ("leader", _l("Team leader")), ("champion", _l("Champion")), ("viewer", _l("Viewer (read only)"))],
+    )
+
+
+class ConflictForm(FlaskForm):
+    base_version = HiddenField()

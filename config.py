@@ -1,0 +1,124 @@
+"""Configuration classes, driven by environment variables (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style URLs and plain postgresql:// get the psycopg 3 driver.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _dev_secret_key() -> str:
+    """Development keeps a generated key in instance/ so sessions survive restarts."""
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    INSTANCE_PATH = str(INSTANCE)
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE / 'workbench.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    STORAGE_URL = os.environ.get("STORAGE_URL", "")
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    MAX_UPLOAD_MB = _env_int("MAX_UPLOAD_MB", 100)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "8D Workbench <noreply@8d-workbench.local>")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "none")
+
+    # Sessions and cookies.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = _env_int("SESSION_HOURS", 12) * 3600
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # API tokens.
+    API_TOKEN_DAYS = _env_int("API_TOKEN_DAYS", 30)
+
+    # Rate limits (Flask-Limiter). Redis when REDIS_URL is set, so all processes share them.
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    # Translations: English now, German and Chinese to follow.
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ["en", "de", "zh"]
+
+    # The 8D method: review points and deadlines (days from the complaint date) can be changed
+    # here without touching the method definition.
+    REVIEW_POINTS = [c.strip() for c in os.environ.get("REVIEW_POINTS", "D3,D5,D8").split(",") if c.strip()]
+    DUE_DAYS_OVERRIDE = os.environ.get("DUE_DAYS", "")  # e.g. "D3=1,D4=7,D5=14,D6=14,D7=25,D8=30"
+
+    # JSON bodies larger than this are refused with 413 before they are parsed.
+    MAX_JSON_BYTES = _env_int("MAX_JSON_KB", 2048) * 1024
+
+    SECRET_KEY: str | None = None
+    DEMO_PASSWORD = "demo-password-8d"
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret_key()
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    # argon2 at full strength would make the suite slow; the parameters are still argon2id.
+    PASSWORD_HASH_FAST = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        key = os.environ.get("SECRET_KEY", "")
+        if len(key) < 32 or key.lower() in {"change-me", "changeme", "secret", "dev"}:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in production "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        self.SECRET_KEY = key
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> Config:
+    name = os.environ.get("APP_CONFIG", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_CONFIG must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]()
