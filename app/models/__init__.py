@@ -3,6 +3,7 @@
 from app.models.accounts import ApiToken, Company, CompanyKind, LoginSession, Role, User
 from app.models.audit import AuditEvent
 from app.models.base import iso, utcnow
+from app.models.outbox import MailStatus, NotificationMode, NotificationPreference, OutboxMessage
 from app.models.report import (
     EDITING_ROLES,
     STEERING_ROLES,
@@ -24,6 +25,10 @@ __all__ = [
     "DisciplineRevision",
     "EDITING_ROLES",
     "LoginSession",
+    "MailStatus",
+    "NotificationMode",
+    "NotificationPreference",
+    "OutboxMessage",
     "Report",
     "Review",
     "Role",
