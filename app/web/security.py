@@ -12,7 +12,7 @@ def register(app) -> None:
     def _fresh_request_state():
         # The user is found anew for every request, even when an app context is reused
         # (as the test client does inside an outer app context).
-        for name in ("_login_user", "api_token", "bad_token"):
+        for name in ("_login_user", "api_token", "bad_token", "csrf_token"):
             g.pop(name, None)
         g.csp_nonce = secrets.token_urlsafe(16)
 
