@@ -23,8 +23,10 @@ WARN = "warn"
 OPERATOR_ERROR = re.compile(r"\b(operator|human|worker|employee)\s+(error|mistake|fault)\b|\bcareless", re.I)
 TRAINING_ONLY = re.compile(r"\b(train|training|retrain|re-train|remind|instruct|awareness|brief)", re.I)
 DURABLE_CONTROL = re.compile(
-    r"\b(poka[- ]?yoke|error[- ]?proof|interlock|fixture|sensor|camera|vision|automat|parameter|"
-    r"limit|standard|process|design|jig|gauge|gage|monitor|spc|control plan|software|plc|tool)",
+    r"(poka[- ]?yoke|error[- ]?proof|interlock|sensor|camera|vision|automat|\bplc\b|software|\bjig|gauge|\bgage|"
+    r"monitor|\bspc\b|replace|modif|redesign|install|coding pin|"
+    r"(change|update|revise)[sd]? (the |a )?(process|fixture|parameter|design|standard|tool|control plan)|"
+    r"new (fixture|tool|standard|process|design))",
     re.I,
 )
 INSPECTION_ONLY = re.compile(r"\b(inspect|inspection|sort|check|100\s*%)", re.I)
@@ -219,7 +221,11 @@ def rules_d4(ctx: GateContext, out: list[Finding]) -> None:
     _short_texts("D4", v, out)
 
 
-def _training_only(action: str) -> bool:
+def _training_only(pca: dict) -> bool:
+    """Training or reminders without a durable control (process, fixture, poka-yoke, standard)."""
+    action = pca.get("action") or ""
+    if not is_blank(pca.get("error_proofing")):
+        return False
     return bool(TRAINING_ONLY.search(action)) and not DURABLE_CONTROL.search(action)
 
 
@@ -235,7 +241,7 @@ def rules_d5(ctx: GateContext, out: list[Finding]) -> None:
         addressing = [p for p in pcas if c.get("ref") in _refs(p.get("causes"))]
         if not addressing:
             out.append(Finding(BLOCK, _("D5: verified cause %(ref)s has no permanent corrective action.", ref=c.get("ref"))))
-        elif c.get("kind") == "occurrence" and all(_training_only(p.get("action") or "") for p in addressing):
+        elif c.get("kind") == "occurrence" and all(_training_only(p) for p in addressing):
             out.append(
                 Finding(BLOCK, _("D5: cause %(ref)s is only addressed by training or reminders - add a durable control (process, fixture, poka-yoke, interlock, standard).", ref=c.get("ref")))
             )
