@@ -12,8 +12,9 @@ from app.api import bp
 from app.api.util import created, json_body, paginate
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
-from app.models import AuditEvent, Report, Status, User, iso, utcnow
-from app.serialize import discipline_json, event_json, report_json, report_summary
+from app.models import AuditEvent, Comment, Report, Status, User, iso, utcnow
+from app.serialize import discipline_json, event_json, report_json, report_summary, user_ref
+from app.services import comments as comment_service
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services import workflow
@@ -234,3 +235,57 @@ def export(report_id: int):
     response = jsonify(doc)
     response.headers["Content-Disposition"] = f'attachment; filename="{report.number}.json"'
     return response
+
+
+# -------------------------------------------------------------------------------------- comments
+def comment_json(c) -> dict:
+    return {
+        "id": c.id,
+        "report_id": c.report_id,
+        "discipline": c.discipline,
+        "author": user_ref(c.author),
+        "body": None if c.withdrawn_at else c.body,
+        "body_html": None if c.withdrawn_at else c.body_html,
+        "created_at": iso(c.created_at),
+        "edited_at": iso(c.edited_at),
+        "withdrawn": c.withdrawn_at is not None,
+        "withdrawn_at": iso(c.withdrawn_at),
+    }
+
+
+@bp.route("/reports/<int:report_id>/comments", methods=["GET"])
+def list_comments(report_id: int):
+    report = _report(report_id)
+    stmt = select(Comment).where(Comment.report_id == report.id)
+    code = request.args.get("discipline")
+    if code:
+        if code not in method.CODES:
+            raise BadRequest("'discipline' must be one of D0-D8.", {"fields": {"discipline": "unknown"}})
+        stmt = stmt.where(Comment.discipline == code)
+    return paginate(stmt.order_by(Comment.id), comment_json)
+
+
+@bp.route("/reports/<int:report_id>/comments", methods=["POST"])
+def add_comment(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body()
+    comment, _mentions = comment_service.add_comment(current_user, report, data.get("discipline"), data.get("body"))
+    db.session.commit()
+    return created(comment_json(comment))
+
+
+@bp.route("/comments/<int:comment_id>", methods=["PATCH"])
+def edit_comment(comment_id: int):
+    comment, report = comment_service.get_comment(current_user, comment_id)
+    data = json_body()
+    comment_service.edit_comment(current_user, comment, report, data.get("body"))
+    db.session.commit()
+    return jsonify(comment_json(comment))
+
+
+@bp.route("/comments/<int:comment_id>", methods=["DELETE"])
+def withdraw_comment(comment_id: int):
+    comment, report = comment_service.get_comment(current_user, comment_id)
+    comment_service.withdraw_comment(current_user, comment, report)
+    db.session.commit()
+    return "", 204

@@ -1,7 +1,10 @@
 """All models, one module per aggregate."""
 
 from app.models.accounts import ApiToken, Company, CompanyKind, LoginSession, Role, User
+from app.models.action import DISCIPLINE_OF_KIND, Action, ActionKind, ActionStatus
 from app.models.audit import AuditEvent
+from app.models.collab import Comment, Presence
+from app.models.evidence import Attachment
 from app.models.base import iso, utcnow
 from app.models.outbox import MailStatus, NotificationMode, NotificationPreference, OutboxMessage
 from app.models.report import (
@@ -17,6 +20,13 @@ from app.models.report import (
 )
 
 __all__ = [
+    "Action",
+    "ActionKind",
+    "ActionStatus",
+    "Attachment",
+    "Comment",
+    "DISCIPLINE_OF_KIND",
+    "Presence",
     "ApiToken",
     "AuditEvent",
     "Company",

@@ -16,7 +16,8 @@ from app import method, policy
 from app.errors import Conflict, DomainError, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
-from app.models import AuditEvent, Company, CompanyKind, DisciplineRevision, Report, Status, User
+from app.models import utcnow
+from app.models import AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services import workflow
@@ -151,6 +152,14 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
     review_form.return_to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(method.CODES[: method.CODES.index(report.stage) + 1])]
     reopen_form = ReopenForm()
     reopen_form.to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(method.CODES)]
+    comments = db.session.scalars(
+        select(Comment).where(Comment.report_id == report.id, Comment.discipline == code).order_by(Comment.id)
+    ).all()
+    comment_counts = dict(
+        db.session.execute(
+            select(Comment.discipline, func.count()).where(Comment.report_id == report.id, Comment.withdrawn_at.is_(None)).group_by(Comment.discipline)
+        ).all()
+    )
     last_events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.report_id == report.id).order_by(AuditEvent.id.desc()).limit(8)
     ).all()
@@ -175,6 +184,9 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             eligible=eligible,
             last_events=last_events,
             frozen=policy.report_is_frozen(report, code),
+            comments=comments,
+            comment_counts=comment_counts,
+            edit_window_open=lambda c: (utcnow() - c.created_at).total_seconds() < 15 * 60,
         ),
         status,
     )
