@@ -69,6 +69,7 @@ def register_database(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.extensions import csrf
+    from app.web.actions import bp as actions_bp
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.reports import bp as reports_bp
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see app/api/auth.py)
     app.register_blueprint(auth_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(actions_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
 

@@ -107,6 +107,15 @@ def can_comment(user, report: Report) -> bool:
     return can_view(user, report) and _writer(user) and (on_team or is_oem_quality_lead(user, report))
 
 
+def can_manage_actions(user, report: Report) -> bool:
+    """Create and update actions: the report's working team (either company)."""
+    return can_edit(user, report)
+
+
+def can_upload(user, report: Report) -> bool:
+    return can_edit(user, report)
+
+
 def can_export(user, report: Report) -> bool:
     return can_view(user, report)
 

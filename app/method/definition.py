@@ -239,7 +239,7 @@ D3 = Discipline(
                 choice("status", _l("Status"), ACTION_STATUS),
                 line("evidence", _l("Evidence")),
             ],
-            True,
+            help=_l("Or track them as containment actions (with owner, due date and status) below."),
         ),
         table(
             "ledger",
@@ -363,7 +363,7 @@ D5 = Discipline(
                 choice("status", _l("Status"), ACTION_STATUS),
                 line("evidence", _l("Evidence")),
             ],
-            True,
+            help=_l("Or track them as corrective actions (with owner, due date and status) below."),
         ),
         text("validation_plan", _l("Planned validation")),
     ),

@@ -52,6 +52,11 @@ class GateContext:
     opened_on: dt.date | None = None
     due: dict[str, str] = field(default_factory=dict)
     today: dt.date | None = None
+    # Tracked actions: {"kind","title","status","location","cause","cause_ref","removed"}
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def tracked(self, kind: str) -> list[dict[str, Any]]:
+        return [a for a in self.actions if a["kind"] == kind and a["status"] != "cancelled"]
 
     def get(self, code: str) -> dict[str, Any]:
         return self.values.get(code) or {}
@@ -160,8 +165,13 @@ def rules_d3(ctx: GateContext, out: list[Finding]) -> None:
     actions = v.get("containment") or []
     ledger = v.get("ledger") or []
     labels = {c.value: str(c.label) for c in LOCATIONS}
+    tracked = ctx.tracked("containment")
+    if not actions and not tracked:
+        out.append(Finding(BLOCK, _("D3: list the containment actions (in the table or as tracked containment actions).")))
     for loc in MANDATORY_LOCATIONS:
-        has_action = any(a.get("location") == loc and not is_blank(a.get("action")) for a in actions)
+        has_action = any(a.get("location") == loc and not is_blank(a.get("action")) for a in actions) or any(
+            a.get("location") == loc for a in tracked
+        )
         zero_suspect = any(r.get("location") == loc and r.get("suspect") == 0 for r in ledger)
         if not (has_action or zero_suspect):
             out.append(
@@ -180,7 +190,7 @@ def rules_d3(ctx: GateContext, out: list[Finding]) -> None:
             out.append(Finding(BLOCK, _("D3: ledger row %(n)s checked more parts than were suspect.", n=i)))
         if _num(nok) > 0 and is_blank(r.get("disposition")):
             out.append(Finding(BLOCK, _("D3: ledger row %(n)s has NOK parts without a disposition.", n=i)))
-    if actions and not any(a.get("status") == "verified" for a in actions):
+    if (actions or tracked) and not any(a.get("status") == "verified" for a in actions + tracked):
         out.append(Finding(BLOCK, _("D3: at least one containment action must be verified as effective.")))
     _short_texts("D3", v, out)
 
@@ -237,15 +247,19 @@ def rules_d5(ctx: GateContext, out: list[Finding]) -> None:
     causes = (ctx.get("D4").get("causes")) or []
     passed = [c for c in causes if c.get("conclusion") == "passed"]
     known = {c.get("ref") for c in causes if c.get("ref")}
+    tracked = ctx.tracked("corrective")
+    if not pcas and not tracked:
+        out.append(Finding(BLOCK, _("D5: list the permanent corrective actions (in the table or as tracked corrective actions).")))
     for c in passed:
         addressing = [p for p in pcas if c.get("ref") in _refs(p.get("causes"))]
+        addressing += [{"action": a["title"]} for a in tracked if a.get("cause_ref") == c.get("ref")]
         if not addressing:
             out.append(Finding(BLOCK, _("D5: verified cause %(ref)s has no permanent corrective action.", ref=c.get("ref"))))
         elif c.get("kind") == "occurrence" and all(_training_only(p) for p in addressing):
             out.append(
                 Finding(BLOCK, _("D5: cause %(ref)s is only addressed by training or reminders - add a durable control (process, fixture, poka-yoke, interlock, standard).", ref=c.get("ref")))
             )
-    if causes and not any(p.get("kind") == "detection" for p in pcas):
+    if causes and not any(p.get("kind") == "detection" for p in pcas) and not any(a.get("cause") == "non_detection" for a in tracked):
         out.append(Finding(BLOCK, _("D5: the escape point needs a detection action.")))
     for p in pcas:
         unknown = [r for r in _refs(p.get("causes")) if r not in known]
@@ -286,6 +300,12 @@ def rules_d6(ctx: GateContext, out: list[Finding]) -> None:
             out.append(Finding(BLOCK, _("D6: containment %(ref)s has not been removed.", ref=a.get("ref") or "?")))
         elif p_to and parse_date(rem.get("removed_on")) and parse_date(rem.get("removed_on")) < p_to:
             out.append(Finding(BLOCK, _("D6: containment %(ref)s was removed before the validation passed.", ref=a.get("ref") or "?")))
+    for a in ctx.tracked("corrective"):
+        if a["status"] != "verified":
+            out.append(Finding(BLOCK, _("D6: corrective action \"%(t)s\" is not implemented and verified yet.", t=a["title"])))
+    for a in ctx.tracked("containment"):
+        if not a["removed"]:
+            out.append(Finding(BLOCK, _("D6: containment action \"%(t)s\" has not been lifted.", t=a["title"])))
     today = ctx.today or dt.date.today()
     if any(d > today for d in impl_dates):
         out.append(Finding(WARN, _("D6: an implementation date lies in the future.")))
@@ -321,6 +341,9 @@ def rules_d7(ctx: GateContext, out: list[Finding]) -> None:
 # ------------------------------------------------------------------------------------------- D8
 def rules_d8(ctx: GateContext, out: list[Finding]) -> None:
     _required("D8", ctx.get("D8"), out)
+    for a in ctx.actions:
+        if a["status"] not in ("verified", "cancelled"):
+            out.append(Finding(BLOCK, _("D8: action \"%(t)s\" is still %(s)s - verify or cancel it before closure.", t=a["title"], s=a["status"].replace("_", " "))))
 
 
 RULES: dict[str, Callable[[GateContext, list[Finding]], None]] = {

@@ -237,6 +237,8 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
 
 
 def gate_context(report: Report) -> method.GateContext:
+    from app.services.actions import action_facts
+
     return method.GateContext(
         header=header_values(report),
         values={d.code: d.values or {} for d in report.disciplines},
@@ -245,6 +247,7 @@ def gate_context(report: Report) -> method.GateContext:
         opened_on=min(filter(None, [report.created_at.date(), report.detected_on])),
         due=report.due or {},
         today=utcnow().date(),
+        actions=action_facts(report),
     )
 
 

@@ -21,6 +21,7 @@ from app.models import AuditEvent, Comment, Company, CompanyKind, DisciplineRevi
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services import workflow
+from app.services.action_queries import actions_query, is_overdue
 from app.web.reports import bp
 from app.web.reports.forms import (
     AdvanceForm,
@@ -185,6 +186,8 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             last_events=last_events,
             frozen=policy.report_is_frozen(report, code),
             comments=comments,
+            report_actions=db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all(),
+            is_overdue=is_overdue,
             comment_counts=comment_counts,
             edit_window_open=lambda c: (utcnow() - c.created_at).total_seconds() < 15 * 60,
         ),

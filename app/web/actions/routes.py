@@ -1,0 +1,146 @@
+"""Action pages: my actions, the filtered list across visible reports (with CSV export), one
+action with its status steps, and creating an action from a discipline."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app import policy
+from app.errors import DomainError
+from app.extensions import db
+from app.method.definition import LOCATIONS
+from app.models import ActionKind, ActionStatus, Company, utcnow
+from app.services import actions as action_service
+from app.services import notifications
+from app.services import reports as report_service
+from app.services.action_queries import actions_query, is_overdue
+from app.web.actions import bp
+
+PER_PAGE = 50
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """Neutralise spreadsheet formula injection: a cell starting with = + - @ is prefixed with '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _form_to_data(form) -> dict:
+    data: dict = {}
+    for key in ("title", "description", "due_date", "cause", "cause_ref", "location", "verification", "reason", "kind"):
+        if key in form:
+            data[key] = form.get(key, "").strip()
+    for key in ("owner_id", "qty_suspect", "qty_checked", "qty_nok", "version"):
+        raw = form.get(key, "").strip()
+        if key in form:
+            data[key] = int(raw) if raw.isdigit() and len(raw) < 10 else (None if raw == "" else raw)
+    if form.get("status"):
+        data["status"] = form["status"]
+    if form.get("lift") == "now":
+        data["removed_at"] = utcnow().isoformat() + "Z"
+    return data
+
+
+@bp.route("/actions/mine")
+@login_required
+def mine():
+    args = request.args.to_dict()
+    args["owner"] = "me"
+    args.setdefault("status", "active")
+    rows = db.session.scalars(actions_query(current_user, args).limit(500)).unique().all()
+    return render_template("actions/list.html", actions=rows, mine=True, args=args, is_overdue=is_overdue, companies=[], total=len(rows), page=1, pages=1)
+
+
+@bp.route("/actions")
+@login_required
+def index():
+    stmt = actions_query(current_user, request.args)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
+    rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
+    companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user)).order_by(Company.name)).all()
+    return render_template("actions/list.html", actions=rows, mine=False, args=request.args, is_overdue=is_overdue, companies=companies,
+                           total=total, page=page, pages=max(1, (total + PER_PAGE - 1) // PER_PAGE))
+
+
+@bp.route("/actions.csv")
+@login_required
+def export_csv():
+    rows = db.session.scalars(actions_query(current_user, request.args).limit(50_000)).unique().all()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["report", "kind", "title", "owner", "owner_company", "due_date", "status", "overdue", "cause", "location", "verification"])
+    for a in rows:
+        writer.writerow([csv_safe(v) for v in (a.report.number, a.kind.value, a.title, a.owner.name, a.owner.company.name, a.due_date.isoformat(),
+                                                 a.status.value, "yes" if is_overdue(a) else "no", a.cause, a.location, a.verification)])
+    return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="actions.csv"'})
+
+
+@bp.route("/reports/<int:report_id>/actions", methods=["GET"])
+@login_required
+def report_actions(report_id: int):
+    report = report_service.get_visible_report(current_user, report_id)
+    rows = db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all()
+    groups: dict = {}
+    for a in rows:
+        groups.setdefault((a.discipline, a.kind.value), {}).setdefault(a.cause_ref or a.cause or "", []).append(a)
+    return render_template("actions/report.html", report=report, groups=sorted(groups.items()), is_overdue=is_overdue)
+
+
+@bp.route("/reports/<int:report_id>/actions", methods=["POST"])
+@login_required
+def create(report_id: int):
+    report = report_service.get_visible_report(current_user, report_id, for_update=True)
+    data = _form_to_data(request.form)
+    back = request.form.get("d") or report.stage
+    try:
+        action = action_service.create_action(current_user, report, data)
+        db.session.commit()
+        notifications.wake()
+        flash(_("Action added and assigned to %(name)s.", name=action.owner.name), "success")
+        for w in action_service.warnings_for(action):
+            flash(w, "warning")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        for field, msg in (exc.details.get("fields") or {}).items():
+            flash(f"{field}: {msg}", "warning")
+    return redirect(url_for("reports.detail", report_id=report.id, d=back, _anchor="actions"))
+
+
+@bp.route("/actions/<int:action_id>", methods=["GET", "POST"])
+@login_required
+def detail(action_id: int):
+    action = action_service.get_action(current_user, action_id, for_update=request.method == "POST")
+    errors: dict = {}
+    if request.method == "POST":
+        data = _form_to_data(request.form)
+        try:
+            action_service.update_action(current_user, action, data)
+            db.session.commit()
+            notifications.wake()
+            flash(_("Action saved."), "success")
+            return redirect(url_for("actions.detail", action_id=action.id))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            errors = exc.details.get("fields") or {}
+            action = action_service.get_action(current_user, action_id)
+    report = action.report
+    steps = sorted(s.value for s in action_service.STEPS[action.status])
+    team = [m.user for m in report.team if m.role.value != "viewer"]
+    causes = (report.discipline("D4").values or {}).get("causes") or []
+    return render_template("actions/detail.html", action=action, report=report, steps=steps, team=team, causes=causes,
+                           locations=LOCATIONS, errors=errors, can_manage=policy.can_manage_actions(current_user, report),
+                           is_overdue=is_overdue, ActionKind=ActionKind, ActionStatus=ActionStatus), (422 if errors else 200)
+
+
+
