@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from app import method
-from app.models import AuditEvent, DisciplineEntry, Report, Review, User, iso
+from app.models import Action, AuditEvent, DisciplineEntry, Report, Review, User, iso
+from app.services.action_queries import is_overdue
+from app.services.actions import warnings_for
 from app.services.reports import header_values
 
 
@@ -67,11 +69,11 @@ def report_summary(r: Report) -> dict:
         "updated_at": iso(r.updated_at),
         "closed_at": iso(r.closed_at),
         "due": r.due or {},
-        "overdue": is_overdue(r),
+        "overdue": report_overdue(r),
     }
 
 
-def is_overdue(r: Report) -> bool:
+def report_overdue(r: Report) -> bool:
     from app.models import Status, utcnow
 
     due = (r.due or {}).get(r.stage)
@@ -114,4 +116,52 @@ def event_json(e: AuditEvent) -> dict:
         "comment": e.comment,
         "hash": e.hash,
         "prev_hash": e.prev_hash,
+    }
+
+
+def comment_json(c) -> dict:
+    return {
+        "id": c.id,
+        "report_id": c.report_id,
+        "discipline": c.discipline,
+        "author": user_ref(c.author),
+        "body": None if c.withdrawn_at else c.body,
+        "body_html": None if c.withdrawn_at else c.body_html,
+        "created_at": iso(c.created_at),
+        "edited_at": iso(c.edited_at),
+        "withdrawn": c.withdrawn_at is not None,
+        "withdrawn_at": iso(c.withdrawn_at),
+    }
+
+
+def action_json(a: Action) -> dict:
+    return {
+        "id": a.id,
+        "report_id": a.report_id,
+        "report_number": a.report.number,
+        "kind": a.kind.value,
+        "discipline": a.discipline,
+        "title": a.title,
+        "description": a.description,
+        "owner_id": a.owner_id,
+        "owner": user_ref(a.owner),
+        "due_date": iso(a.due_date),
+        "overdue": is_overdue(a),
+        "cause": a.cause,
+        "cause_ref": a.cause_ref,
+        "location": a.location,
+        "qty_suspect": a.qty_suspect,
+        "qty_checked": a.qty_checked,
+        "qty_nok": a.qty_nok,
+        "status": a.status.value,
+        "verification": a.verification,
+        "verified_by": user_ref(a.verified_by),
+        "verified_at": iso(a.verified_at),
+        "cancel_reason": a.cancel_reason,
+        "removed_at": iso(a.removed_at),
+        "removed_by": user_ref(a.removed_by),
+        "version": a.version,
+        "created_at": iso(a.created_at),
+        "updated_at": iso(a.updated_at),
+        "warnings": warnings_for(a),
     }

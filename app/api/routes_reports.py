@@ -12,12 +12,13 @@ from app.api import bp
 from app.api.util import created, json_body, paginate
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
-from app.models import AuditEvent, Comment, Report, Status, User, iso, utcnow
-from app.serialize import discipline_json, event_json, report_json, report_summary, user_ref
+from app.models import AuditEvent, Comment, Report, Status, User, utcnow
+from app.serialize import comment_json, discipline_json, event_json, report_json, report_summary
 from app.services import comments as comment_service
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services import workflow
+from app.services.export import export_document
 
 
 def _report(report_id: int, for_update: bool = False) -> Report:
@@ -227,32 +228,12 @@ def export(report_id: int):
     report = _report(report_id)
     if not policy.can_export(current_user, report):
         raise NotFound("No such report.")
-    doc = report_json(report)
-    events_ = db.session.scalars(select(AuditEvent).where(AuditEvent.report_id == report.id).order_by(AuditEvent.seq)).all()
-    doc["events"] = [event_json(e) for e in events_]
-    doc["exported_at"] = iso(utcnow())
-    doc["method"] = {"review_points": list(method.review_points())}
-    response = jsonify(doc)
+    response = jsonify(export_document(report))
     response.headers["Content-Disposition"] = f'attachment; filename="{report.number}.json"'
     return response
 
 
 # -------------------------------------------------------------------------------------- comments
-def comment_json(c) -> dict:
-    return {
-        "id": c.id,
-        "report_id": c.report_id,
-        "discipline": c.discipline,
-        "author": user_ref(c.author),
-        "body": None if c.withdrawn_at else c.body,
-        "body_html": None if c.withdrawn_at else c.body_html,
-        "created_at": iso(c.created_at),
-        "edited_at": iso(c.edited_at),
-        "withdrawn": c.withdrawn_at is not None,
-        "withdrawn_at": iso(c.withdrawn_at),
-    }
-
-
 @bp.route("/reports/<int:report_id>/comments", methods=["GET"])
 def list_comments(report_id: int):
     report = _report(report_id)

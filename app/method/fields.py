@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 
 from app.errors import BadRequest, Invalid
 
