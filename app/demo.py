@@ -5,10 +5,12 @@ services as the app, so the audit trail is real."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 from flask import current_app
 
 from app.extensions import db
+from app.models.base import simulated_clock, utcnow
 from app.method import EXAMPLES, HEADER_EXAMPLE
 from app.services import accounts, reports, team, workflow
 
@@ -127,7 +129,17 @@ def _as(email: str):
     return accounts.find_user_by_email(email)
 
 
+# Days the team works on each discipline and the customer takes to review it, in the demo story.
+TEAM_DAYS = {"D0": 0.3, "D1": 0.2, "D2": 0.6, "D3": 0.8, "D4": 4.5, "D5": 5.0, "D6": 28.0, "D7": 3.0, "D8": 2.0}
+REVIEW_DAYS = {"D3": 0.4, "D5": 1.5, "D8": 3.0}
+
+
 def load_demo() -> None:
+    with simulated_clock(dt.datetime(2026, 9, 2, 7, 30)) as clock:
+        _load(clock)
+
+
+def _load(clock) -> None:
     password = current_app.config["DEMO_PASSWORD"]
     companies = {}
     for name, (kind, people) in PEOPLE.items():
@@ -147,40 +159,47 @@ def load_demo() -> None:
     team.change_member(jana, r1, jana.id, {"role": "member", "function": "Customer SQE"})
     team.add_member(lukas, r1, petra.id, "champion", "Quality manager")
     team.add_member(lukas, r1, mia.id, "member", "Process engineering, laser welding")
-    _fill_and_walk(r1, lukas, thomas, password, EXAMPLES, until="closed")
+    _fill_and_walk(r1, lukas, thomas, password, EXAMPLES, until="closed", clock=clock)
 
     # 2. A coolant leak, containment submitted and waiting for the customer's review of D3.
+    clock(days=(dt.datetime(2026, 11, 20, 9, 0) - utcnow()).total_seconds() / 86400)
     r2 = reports.create_report(lukas, {**COOLANT_HEADER, "oem_id": volta.id, "supplier_id": celltech.id})
     team.change_member(lukas, r2, lukas.id, {"role": "leader"})
     team.add_member(lukas, r2, petra.id, "champion", "Quality manager")
     team.add_member(lukas, r2, mia.id, "member", "Brazing process")
     team.add_member(lukas, r2, jana.id, "member", "Customer SQE")
-    _fill_and_walk(r2, lukas, thomas, password, COOLANT, until="D3")
+    _fill_and_walk(r2, lukas, thomas, password, COOLANT, until="D3", clock=clock)
 
     # 3. Another supplier's report, just started: Nordpack's people only see this one.
+    clock(days=(dt.datetime(2026, 11, 23, 14, 0) - utcnow()).total_seconds() / 86400)
     sven, karin = _as("sven.lind@nordpack.example"), _as("karin.lund@nordpack.example")
     r3 = reports.create_report(jana, {**TORQUE_HEADER, "oem_id": volta.id, "supplier_id": nordpack.id})
     team.add_member(jana, r3, sven.id, "leader", "Quality engineer")
     team.change_member(jana, r3, jana.id, {"role": "member", "function": "Customer SQE"})
     team.add_member(sven, r3, karin.id, "champion", "Quality manager")
+    clock(hours=20)
     reports.save_discipline(sven, r3, "D0", 0, copy.deepcopy(TORQUE["D0"]))
+    clock(hours=2)
     workflow.advance(sven, r3, "Symptom quantified, no ERA needed: kits at Volta already audited.")
     db.session.commit()
 
 
-def _fill_and_walk(report, leader, quality_lead, password, content, until: str) -> None:
+def _fill_and_walk(report, leader, quality_lead, password, content, until: str, clock) -> None:
     from app.method import CODES
 
     for code in CODES:
+        clock(days=TEAM_DAYS[code] / 2)
         if code in content:
             entry = report.discipline(code)
             reports.save_discipline(leader, report, code, entry.version, copy.deepcopy(content[code]))
         db.session.flush()
+        clock(days=TEAM_DAYS[code] / 2)
         if until == code and report.stage == code:
             workflow.advance(leader, report, f"{code} ready for your review.")
             return
         workflow.advance(leader, report, None)
         if report.status.value == "in_review":
+            clock(days=REVIEW_DAYS.get(code, 1))
             workflow.review(quality_lead, report, "approve", f"{code} accepted.", password)
         db.session.flush()
         if report.status.value == "closed":

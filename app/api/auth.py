@@ -24,11 +24,11 @@ def public(view):
 @bp.before_request
 def authenticate():
     endpoint = (request.endpoint or "").split(".")[-1]
+    if endpoint in PUBLIC:  # a stale token must not stop a client from getting a new one
+        return None
     authed = current_user.is_authenticated  # runs the loaders (token first, then session)
     if g.get("bad_token"):
         raise Unauthorized("The access token is invalid, expired or revoked.")
-    if endpoint in PUBLIC:
-        return None
     if not authed:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
     if g.get("api_token") is None and request.method not in ("GET", "HEAD", "OPTIONS"):

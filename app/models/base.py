@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from sqlalchemy import JSON
@@ -10,9 +11,32 @@ from sqlalchemy.dialects.postgresql import JSONB
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+_simulated_now: dt.datetime | None = None
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC, microseconds kept: stored the same way on SQLite and PostgreSQL."""
+    if _simulated_now is not None:
+        return _simulated_now
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@contextlib.contextmanager
+def simulated_clock(start: dt.datetime):
+    """Demo data only: lets the demo story happen over weeks, as a real 8D does. Yields a
+    function that moves the clock forward."""
+    global _simulated_now
+    _simulated_now = start
+
+    def advance(**delta) -> dt.datetime:
+        global _simulated_now
+        _simulated_now = _simulated_now + dt.timedelta(**delta)
+        return _simulated_now
+
+    try:
+        yield advance
+    finally:
+        _simulated_now = None
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:

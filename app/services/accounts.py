@@ -8,7 +8,7 @@ import secrets
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import BadRequest, Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import ApiToken, Company, CompanyKind, LoginSession, Role, User, utcnow
 from app.models.accounts import dummy_password_check, hash_token
@@ -40,7 +40,14 @@ def check_password_policy(password: str, field: str = "password") -> None:
         raise Invalid("This password is too common.", fields={field: "is too common"})
 
 
+def _strings(**values) -> None:
+    wrong = {k: "must be a string" for k, v in values.items() if v is not None and not isinstance(v, str)}
+    if wrong:
+        raise BadRequest("Some values have the wrong type.", {"fields": wrong})
+
+
 def create_company(actor: User | None, name: str, kind: str) -> Company:
+    _strings(name=name, kind=kind)
     name = (name or "").strip() if isinstance(name, str) else ""
     errors = {}
     if not name or len(name) > 200:
@@ -59,6 +66,9 @@ def create_company(actor: User | None, name: str, kind: str) -> Company:
 
 
 def create_user(actor: User | None, email: str, name: str, company_id: int, role: str, password: str) -> User:
+    _strings(email=email, name=name, role=role, password=password)
+    if company_id is not None and (isinstance(company_id, bool) or not isinstance(company_id, int)):
+        raise BadRequest("'company_id' must be an integer.", {"fields": {"company_id": "must be an integer"}})
     errors = {}
     try:
         email = normalise_email(email)

@@ -20,7 +20,7 @@ from app.models import utcnow
 from app.models import AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User
 from app.services import reports as report_service
 from app.services import team as team_service
-from app.services import workflow
+from app.services import figures, workflow
 from app.services.action_queries import actions_query, is_overdue
 from app.web.reports import bp
 from app.web.reports.forms import (
@@ -91,7 +91,13 @@ def dashboard():
         select(Company).where(policy.pickable_companies_clause(current_user), Company.kind == CompanyKind.supplier).order_by(Company.name)
     ).all()
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
-    return render_template("reports/dashboard.html", reports=rows, total=total, page=page, pages=pages, suppliers=suppliers, args=request.args)
+    figs = {
+        "per_supplier": figures.open_reports_per_supplier(current_user),
+        "overdue_actions": figures.overdue_actions(current_user),
+        "overdue_reports": figures.overdue_reports(current_user),
+        "medians": figures.ball_medians(current_user),
+    }
+    return render_template("reports/dashboard.html", reports=rows, total=total, page=page, pages=pages, suppliers=suppliers, args=request.args, figs=figs)
 
 
 @bp.route("/reports/new", methods=["GET", "POST"])
