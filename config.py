@@ -55,7 +55,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    PERMANENT_SESSION_LIFETIME = _env_int("SESSION_HOURS", 12) * 3600
+    PERMANENT_SESSION_LIFETIME = _env_int("SESSION_HOURS", 12) * 3600  # absolute timeout
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 60)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     # API tokens.

@@ -33,6 +33,9 @@ def create_app(config=None, **overrides) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     logging.basicConfig(level=logging.INFO)
+    from app import security_log
+
+    security_log.configure(app)
     return app
 
 

@@ -6,7 +6,7 @@ from flask import current_app, g, jsonify
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import method, policy
+from app import method, policy, security_log
 from app.api import bp
 from app.api.auth import public
 from app.api.util import arg_int, created, json_body, paginate
@@ -30,10 +30,11 @@ def create_token():
         raise BadRequest("'email' and 'password' must be strings.", {"fields": {"email": "required string", "password": "required string"}})
     user = accounts.authenticate(email, password)
     if user is None:
-        current_app.logger.info("token request failed for %r", email[:80])
+        security_log.event("token", email=email, outcome="failed")
         raise Unauthorized("The e-mail or the password is not correct.")
     raw, token = accounts.issue_token(user, current_app.config["API_TOKEN_DAYS"])
     db.session.commit()
+    security_log.event("token", user=user)
     return created({"token": raw, "expires_at": iso(token.expires_at), "token_type": "Bearer"})
 
 

@@ -177,14 +177,19 @@ def end_all_sessions(user: User) -> None:
     db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
 
 
-def session_user(session_id: str | None, user_id: int) -> User | None:
-    if not session_id:
+def session_user(session_id: str | None, user_id: int, max_age_seconds: int | None = None) -> User | None:
+    """The user of a live browser session: not ended (logout, deactivation), not older than the
+    absolute lifetime, and the user still active."""
+    if not session_id or not isinstance(session_id, str):
         return None
-    return db.session.scalar(
+    stmt = (
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None), User.id == user_id, User.active.is_(True))
     )
+    if max_age_seconds:
+        stmt = stmt.where(LoginSession.created_at > utcnow() - dt.timedelta(seconds=max_age_seconds))
+    return db.session.scalar(stmt)
 
 
 def issue_token(user: User, days: int) -> tuple[str, ApiToken]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app import method, policy
+from app import method, policy, security_log
 from app.errors import BadRequest, Conflict, Forbidden, GateNotMet, Invalid, DomainError
 from app.extensions import db
 from app.models import Report, Review, Status, User, utcnow
@@ -32,6 +32,7 @@ class SignatureRejected(Forbidden):
         actor = db.session.get(User, self.actor_id)
         report = db.session.get(Report, self.report_id)
         actor.failed_signatures = (actor.failed_signatures or 0) + 1
+        security_log.event("signature", user=actor, outcome="failed", detail=f"{report.number} {self.purpose}")
         audit.record("signature.failed", actor, report, discipline=report.stage, comment=f"wrong password ({self.purpose})")
 
 
@@ -71,6 +72,7 @@ def _check_password(actor: User, report: Report, password: Any, purpose: str) ->
     if not isinstance(password, str) or not actor.check_password(password):
         raise SignatureRejected(actor, report, purpose)
     actor.failed_signatures = 0
+    security_log.event("signature", user=actor, detail=f"{report.number} {purpose}")
 
 
 def audit_last_failure(actor: User):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app import security_log
 from app.errors import DomainError
 from app.extensions import db
 
@@ -42,10 +43,21 @@ def _rollback() -> None:
         current_app.logger.exception("rollback failed")
 
 
+def _user():
+    from flask_login import current_user
+
+    try:
+        return current_user if current_user.is_authenticated else None
+    except Exception:  # pragma: no cover
+        return None
+
+
 def register(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         _rollback()
+        if exc.status in (403, 429):
+            security_log.event("denied" if exc.status == 403 else "locked", user=_user(), outcome=str(exc.status), detail=exc.message)
         record = getattr(exc, "record", None)
         if callable(record):  # e.g. a failed signature attempt is kept although the request failed
             record()
@@ -67,6 +79,8 @@ def register(app) -> None:
         _rollback()
         status = exc.code or 500
         code = HTTP_CODES.get(status, "error")
+        if status in (403, 429):
+            security_log.event("denied" if status == 403 else "rate_limited", user=_user(), outcome=str(status))
         messages = {
             400: _("The request could not be understood."),
             401: _("Please sign in."),

@@ -3,10 +3,11 @@ record on every request) or an API bearer token."""
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
+from app.models import utcnow
 from app.services import accounts
 
 
@@ -20,7 +21,20 @@ def configure_login(login_manager: LoginManager) -> None:
     def load_user(user_id: str):
         if not str(user_id).isdigit():
             return None
-        return accounts.session_user(session.get("sid"), int(user_id))
+        now = int(utcnow().timestamp())
+        seen = session.get("seen")
+        idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+        if not isinstance(seen, int) or now - seen > idle:
+            accounts.end_session(session.get("sid"))  # idle timeout
+            from app.extensions import db
+
+            db.session.commit()
+            session.clear()
+            return None
+        user = accounts.session_user(session.get("sid"), int(user_id), max_age_seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
+        if user is not None and now - seen > 60:
+            session["seen"] = now
+        return user
 
     @login_manager.request_loader
     def load_user_from_token(req):

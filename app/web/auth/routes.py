@@ -6,7 +6,9 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import security_log
 from app.extensions import db, limiter
+from app.models import utcnow
 from app.services import accounts
 from app.web.auth import bp
 from app.web.auth.forms import LoginForm
@@ -40,15 +42,17 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
-            current_app.logger.info("login failed for %r from %s", (form.email.data or "")[:80], request.remote_addr)
+            security_log.event("login", email=form.email.data, outcome="failed")
             form.password.errors.append(_("The e-mail or the password is not correct."))
         else:
             session.clear()  # a fresh session at login (no fixation)
             record = accounts.start_session(user, request.remote_addr)
             db.session.commit()
             session["sid"] = record.id
+            session["seen"] = int(utcnow().timestamp())
             session.permanent = True
             login_user(user)
+            security_log.event("login", user=user)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), (200 if not form.errors else 401)
@@ -61,6 +65,7 @@ def logout():
 
         validate_csrf(request.form.get("csrf_token"))
     if current_user.is_authenticated:
+        security_log.event("logout", user=current_user)
         accounts.end_session(session.get("sid"))
         db.session.commit()
         logout_user()
