@@ -28,3 +28,7 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+## Benchmarks (not part of make test): prints a table and writes bench/RESULTS.md.
+bench: setup
+	$(BIN)/python bench/run.py

@@ -115,3 +115,6 @@ def register(app) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
+    from app.storage.cli import storage_cli
+
+    app.cli.add_command(storage_cli)

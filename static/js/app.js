@@ -68,6 +68,65 @@
     });
   });
 
+  // Evidence: drag and drop, several files at once, a progress bar (XHR to the JSON API, one
+  // file after the other); without JavaScript the form posts normally.
+  document.querySelectorAll("form.evidence-upload").forEach(function (form) {
+    var zone = form.querySelector("[data-dropzone]");
+    var input = form.querySelector('input[type="file"]');
+    var bar = form.querySelector("[data-progress]");
+    var status = form.querySelector("[data-upload-status]");
+    var dropped = null;
+    ["dragenter", "dragover"].forEach(function (t) {
+      zone.addEventListener(t, function (ev) { ev.preventDefault(); zone.classList.add("dragover"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      zone.addEventListener(t, function (ev) { ev.preventDefault(); zone.classList.remove("dragover"); });
+    });
+    zone.addEventListener("drop", function (ev) {
+      dropped = ev.dataTransfer.files;
+      status.textContent = dropped.length + " file(s) ready: " + Array.prototype.map.call(dropped, function (f) { return f.name; }).join(", ");
+    });
+    form.addEventListener("submit", function (ev) {
+      var files = dropped || input.files;
+      if (!files || !files.length || !window.XMLHttpRequest) return;
+      ev.preventDefault();
+      var csrf = form.querySelector('input[name="csrf_token"]').value;
+      var list = Array.prototype.slice.call(files);
+      var done = 0, failed = [];
+      bar.classList.remove("d-none");
+      function next() {
+        if (!list.length) {
+          status.textContent = done + " uploaded" + (failed.length ? "; refused: " + failed.join("; ") : "");
+          if (!failed.length) window.location.reload();
+          return;
+        }
+        var file = list.shift();
+        var data = new FormData();
+        data.append("file", file);
+        data.append("discipline", form.querySelector('input[name="discipline"]').value);
+        data.append("description", form.querySelector('input[name="description"]').value);
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.getAttribute("data-upload-url"));
+        xhr.setRequestHeader("X-CSRFToken", csrf);
+        xhr.upload.onprogress = function (e) { if (e.lengthComputable) bar.value = Math.round(e.loaded * 100 / e.total); };
+        xhr.onload = function () {
+          if (xhr.status === 201) { done += 1; }
+          else {
+            var msg = "HTTP " + xhr.status;
+            try { msg = JSON.parse(xhr.responseText).message; } catch (e) {}
+            failed.push(file.name + ": " + msg);
+          }
+          status.textContent = "Uploading… " + done + " of " + files.length;
+          next();
+        };
+        xhr.onerror = function () { failed.push(file.name + ": connection lost"); next(); };
+        status.textContent = "Uploading " + file.name + "…";
+        xhr.send(data);
+      }
+      next();
+    });
+  });
+
   // htmx requests carry the CSRF token.
   document.body.addEventListener("htmx:configRequest", function (ev) {
     var meta = document.querySelector('meta[name="csrf-token"]');

@@ -78,3 +78,10 @@ def logout():
 @login_required
 def account():
     return render_template("auth/account.html")
+
+
+@bp.route("/healthz")
+@limiter.exempt
+def healthz():
+    """Liveness for load balancers (and the benchmarks' hello-world baseline)."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}

@@ -17,7 +17,7 @@ from app.errors import Conflict, DomainError, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
 from app.models import utcnow
-from app.models import AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User
+from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services import figures, workflow
@@ -192,6 +192,9 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             last_events=last_events,
             frozen=policy.report_is_frozen(report, code),
             comments=comments,
+            attachments=db.session.scalars(
+                select(Attachment).where(Attachment.report_id == report.id, Attachment.discipline == code).order_by(Attachment.id)
+            ).all(),
             report_actions=db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all(),
             is_overdue=is_overdue,
             comment_counts=comment_counts,

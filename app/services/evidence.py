@@ -1,0 +1,174 @@
+"""Evidence: files stored content-addressed (app/storage) and described by Attachment rows.
+
+Order: the blob is ingested (streamed, hashed, fsynced, atomically published) BEFORE the row is
+added, and the row is committed by the request edge - a crash leaves no row without its file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import method, policy
+from app.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
+from app.extensions import db
+from app.models import Action, Attachment, Report, Status, User, utcnow
+from app.services import audit
+from app.services.reports import touch
+from app.storage import get_store
+from app.storage.errors import BlobMissing, CorruptBlob, DisallowedType, EmptyFile, StorageError, TooLarge
+from app.storage.names import safe_display_name
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class CorruptEvidence(DomainError):
+    """The stored bytes no longer match their SHA-256: refused, never sent."""
+
+    status = 409
+    code = "conflict"
+
+
+def max_bytes() -> int:
+    return int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+
+
+def _discipline(value: Any) -> str:
+    if not isinstance(value, str) or value not in method.CODES:
+        raise Invalid(_("Choose the discipline the evidence belongs to."), fields={"discipline": "must be one of D0-D8"})
+    return value
+
+
+def _optional_int(value: Any, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+        return int(value)
+    raise BadRequest(f"'{name}' must be an integer.", {"fields": {name: "must be an integer"}})
+
+
+def upload(actor: User, report: Report, stream, filename: Any, discipline: Any, action_id: Any = None,
+           description: Any = None, replaces_id: Any = None) -> Attachment:
+    if not policy.can_upload(actor, report):
+        raise Forbidden(_("Only members of the report's team can add evidence."))
+    if report.status == Status.closed:
+        raise Conflict(_("The report is closed."), {"rule": "closed"})
+    code = _discipline(discipline)
+    if description is not None and not isinstance(description, str):
+        raise BadRequest("'description' must be a string.", {"fields": {"description": "must be a string"}})
+    if description and len(description) > 2000:
+        raise Invalid(_("The description is too long."), fields={"description": "is too long (at most 2000 characters)"})
+    action = None
+    action_id = _optional_int(action_id, "action_id")
+    if action_id is not None:
+        action = db.session.get(Action, action_id)
+        if action is None or action.report_id != report.id:
+            raise Invalid(_("The action does not belong to this report."), fields={"action_id": "is not an action of this report"})
+    replaces = None
+    replaces_id = _optional_int(replaces_id, "replaces_id")
+    if replaces_id is not None:
+        replaces = db.session.get(Attachment, replaces_id)
+        if replaces is None or replaces.report_id != report.id:
+            raise Invalid(_("The evidence to replace does not belong to this report."), fields={"replaces_id": "is not evidence of this report"})
+    name = safe_display_name(filename if isinstance(filename, str) else "")
+    try:
+        blob = get_store(current_app).ingest(stream, max_bytes(), filename=name)
+    except TooLarge:
+        raise PayloadTooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
+    except EmptyFile:
+        raise Invalid(_("The file is empty."), fields={"file": "is empty"}) from None
+    except DisallowedType as exc:
+        raise UnsupportedType(
+            _("This type of file is not accepted as evidence: %(reason)s Accepted: PDF, PNG, JPEG, WebP, CSV, text, Office documents, ZIP.", reason=str(exc)),
+            {"content_type": getattr(exc, "mime", None)},
+        ) from None
+    except StorageError as exc:
+        raise Invalid(str(exc), fields={"file": str(exc)}) from None
+    att = Attachment(
+        report_id=report.id, discipline=action.discipline if action and not discipline else code, action_id=action.id if action else None,
+        filename=name, size=blob.size, sha256=blob.sha256, content_type=blob.mime, storage_key=blob.key,
+        description=(description or "").strip() or None, replaces_id=replaces.id if replaces else None,
+        uploaded_by_id=actor.id, uploaded_at=utcnow(),
+    )
+    att.uploaded_by = actor
+    db.session.add(att)
+    db.session.flush()
+    audit.record("evidence.uploaded", actor, report, discipline=att.discipline, changes={
+        "attachment_id": [None, att.id], "filename": [None, name], "sha256": [None, blob.sha256], "size": [None, blob.size],
+        **({"action_id": [None, att.action_id]} if att.action_id else {}), **({"replaces": [None, replaces.id]} if replaces else {})})
+    touch(report)
+    return att
+
+
+def get_attachment(user: User, attachment_id: Any) -> tuple[Attachment, Report]:
+    att = db.session.get(Attachment, attachment_id) if isinstance(attachment_id, int) and 0 < attachment_id < 2**62 else None
+    if att is None:
+        raise NotFound(_("No such evidence."))
+    report = db.session.get(Report, att.report_id)
+    if not policy.can_view(user, report):
+        raise NotFound(_("No such evidence."))
+    return att, report
+
+
+def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> None:
+    if not policy.can_upload(actor, report):
+        raise Forbidden(_("Only members of the report's team can withdraw evidence."))
+    if report.status == Status.closed:
+        raise Conflict(_("The report is closed."), {"rule": "closed"})
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequest("'reason' must be a string.", {"fields": {"reason": "must be a string"}})
+    if att.withdrawn_at:
+        return
+    reason = (reason or "").strip()[:2000] or _("withdrawn by %(name)s", name=actor.name)
+    att.withdrawn_at, att.withdrawn_by_id, att.withdrawn_reason = utcnow(), actor.id, reason
+    audit.record("evidence.withdrawn", actor, report, discipline=att.discipline,
+                 changes={"attachment_id": [att.id, att.id], "withdrawn": [False, True]}, comment=reason)
+    touch(report)
+
+
+def purge(actor: User, att: Attachment, report: Report) -> bool:
+    """Admin only, for withdrawn evidence: the bytes go, the row and the trail stay. A blob that
+    another row still uses (identical content) is kept."""
+    if not policy.is_admin(actor):
+        raise Forbidden(_("Only an administrator can purge evidence."))
+    if not att.withdrawn_at:
+        raise Conflict(_("Withdraw the evidence before purging it."))
+    if att.purged_at:
+        return False
+    att.purged_at = utcnow()
+    others = db.session.scalar(select(func.count()).select_from(Attachment).where(
+        Attachment.sha256 == att.sha256, Attachment.id != att.id, Attachment.purged_at.is_(None)))
+    audit.record("evidence.purged", actor, report, discipline=att.discipline, changes={"attachment_id": [att.id, att.id], "purged": [False, True]})
+    if not others:
+        get_store(current_app).delete(att.storage_key)
+    return True
+
+
+def open_content(att: Attachment):
+    """A verified reader: corrupted or missing bytes are refused before anything is sent."""
+    if att.purged_at:
+        raise NotFound(_("The file of this evidence was purged by an administrator."))
+    try:
+        return get_store(current_app).open_verified(att.storage_key, att.sha256)
+    except CorruptBlob:
+        current_app.logger.error("evidence %s: stored bytes do not match SHA-256 %s", att.id, att.sha256)
+        raise CorruptEvidence(_("The stored file no longer matches its SHA-256 fingerprint, so it was not sent. An administrator must restore it from the backup."),
+                              {"rule": "corrupted", "sha256": att.sha256}) from None
+    except BlobMissing:
+        raise CorruptEvidence(_("The stored file is missing. An administrator must restore it from the backup."), {"rule": "missing"}) from None
+
+
+def inline_ok(att: Attachment) -> bool:
+    return att.content_type in ("image/png", "image/jpeg", "image/webp")

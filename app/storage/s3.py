@@ -1,0 +1,236 @@
+"""Evidence in S3-compatible object storage (AWS S3, MinIO, Ceph RGW, Garage, `rclone serve s3`...).
+
+Objects are named `<prefix>aa/bb/<sha256>`, carry `Content-Type` and the metadata `sha256`.
+An upload is first written and fsynced to a local temporary file (the same ingest pipeline as the
+local store), then sent with `upload_file` (multipart above `multipart_threshold`); S3 makes an
+object visible only when its PUT or multipart upload completes, so a crash leaves at worst an
+incomplete multipart upload, which `sweep_temp` aborts. Signature V4, path-style addressing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import botocore.config
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+
+from app.storage.base import KEY_RE, BlobReader, BlobStore, check_key, file_chunks
+from app.storage.errors import BlobMissing, CorruptBlob, StorageError
+
+log = logging.getLogger("app.storage")
+
+MiB = 1 << 20
+
+
+class S3Store(BlobStore):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        tmp_dir: str | os.PathLike,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = "us-east-1",
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        checksum: str = "when_supported",
+        multipart_threshold: int = 64 * MiB,
+        multipart_chunksize: int = 16 * MiB,
+        max_concurrency: int = 4,
+        client=None,
+    ) -> None:
+        super().__init__(tmp_dir)
+        if not bucket:
+            raise ValueError("S3Store needs a bucket name")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.endpoint_url = endpoint_url
+        if client is None:
+            config = botocore.config.Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 5, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=120,
+                # "when_required" for servers that do not understand the CRC trailers of recent boto3.
+                request_checksum_calculation=checksum,
+                response_checksum_validation=checksum,
+            )
+            client = boto3.session.Session().client(
+                "s3",
+                endpoint_url=endpoint_url or None,
+                region_name=region or None,
+                aws_access_key_id=access_key or None,
+                aws_secret_access_key=secret_key or None,
+                config=config,
+            )
+        self.client = client
+        # Parts are uploaded in order by few threads: servers that stream multipart uploads (rclone)
+        # then buffer little, and the client holds at most max_concurrency parts in flight.
+        self.transfer_config = TransferConfig(
+            multipart_threshold=multipart_threshold,
+            multipart_chunksize=multipart_chunksize,
+            max_concurrency=max_concurrency,
+            use_threads=max_concurrency > 1,
+        )
+
+    def describe(self) -> str:
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        return f"S3Store(s3://{self.bucket}/{self.prefix}{where}, tmp {self.tmp_dir})"
+
+    def object_name(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (development and tests; production buckets are
+        made by whoever runs the object store)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except botocore.exceptions.ClientError as exc:
+            if not _is_missing(exc):
+                raise
+            self.client.create_bucket(Bucket=self.bucket)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _publish(self, tmp_path: Path, key: str, sha256: str, size: int, mime: str) -> bool:
+        name = self.object_name(key)
+        existing = self._head(name)
+        if existing is not None:
+            stored_sha = _meta(existing, "sha256")
+            if existing.get("ContentLength") == size and stored_sha in (None, sha256):
+                return False
+            log.error(
+                "object %s in s3://%s is damaged (size %s, sha256 %s); uploading it again",
+                name,
+                self.bucket,
+                existing.get("ContentLength"),
+                stored_sha,
+            )
+        try:
+            self.client.upload_file(
+                str(tmp_path),
+                self.bucket,
+                name,
+                ExtraArgs={"ContentType": mime, "Metadata": {"sha256": sha256}},
+                Config=self.transfer_config,
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, boto3.exceptions.S3UploadFailedError) as exc:
+            raise StorageError(f"The file could not be saved to object storage ({exc}).") from exc
+        after = self._head(name)
+        if after is None or after.get("ContentLength") != size:
+            raise StorageError(f"Object storage did not confirm the upload of {key}.")
+        return True
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def open(self, key: str, sha256: str) -> BlobReader:
+        name = self.prefix + check_key(key, sha256)
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=name)
+        except botocore.exceptions.ClientError as exc:
+            if _is_missing(exc):
+                raise BlobMissing(key) from None
+            raise StorageError(f"Object storage refused to read {key} ({exc}).") from exc
+        body = resp["Body"]
+        return BlobReader(_body_chunks(body, key, sha256, self.chunk_size), key, sha256, size=resp.get("ContentLength"), on_close=body.close)
+
+    def open_verified(self, key: str, sha256: str) -> BlobReader:
+        # Download once into an anonymous local file while hashing, then stream that file: the
+        # bytes sent are the bytes checked, and nothing is left behind even after a crash.
+        f = tempfile.TemporaryFile(dir=self.tmp_dir)
+        try:
+            with self.open(key, sha256) as reader:
+                for chunk in reader:
+                    f.write(chunk)
+            size = f.tell()
+            f.seek(0)
+        except BaseException:
+            f.close()
+            raise
+        return BlobReader(file_chunks(f, self.chunk_size), key, sha256, size=size, on_close=f.close)
+
+    def exists(self, key: str) -> bool:
+        return self._head(self.object_name(key)) is not None
+
+    def size(self, key: str) -> int:
+        head = self._head(self.object_name(key))
+        if head is None:
+            raise BlobMissing(key)
+        return int(head["ContentLength"])
+
+    # -- housekeeping ----------------------------------------------------------------------------
+
+    def delete(self, key: str) -> bool:
+        name = self.object_name(key)
+        existed = self._head(name) is not None
+        self.client.delete_object(Bucket=self.bucket, Key=name)
+        return existed
+
+    def iter_keys(self) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"][len(self.prefix) :]
+                if KEY_RE.fullmatch(key):
+                    yield key
+
+    def sweep_temp(self, older_than_seconds: float = 3600) -> int:
+        """Local temporary files, plus multipart uploads under our prefix started more than
+        `older_than_seconds` ago and never completed (a crash in the middle of an upload)."""
+        removed = super().sweep_temp(older_than_seconds)
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than_seconds)
+        try:
+            paginator = self.client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for upload in page.get("Uploads", []):
+                    initiated = upload.get("Initiated")
+                    if initiated is None or initiated.tzinfo is None or initiated >= cutoff:
+                        continue
+                    with contextlib.suppress(botocore.exceptions.ClientError):
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                        removed += 1
+                        log.warning("aborted abandoned multipart upload of %s (started %s)", upload["Key"], initiated)
+        except botocore.exceptions.ClientError as exc:
+            log.warning("could not list multipart uploads of s3://%s: %s", self.bucket, exc)
+        return removed
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _head(self, name: str) -> dict | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=name)
+        except botocore.exceptions.ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise StorageError(f"Object storage could not be asked about {name} ({exc}).") from exc
+
+
+def _body_chunks(body, key: str, sha256: str, chunk_size: int) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(chunk_size)
+    except botocore.exceptions.FlexibleChecksumError as exc:  # the server's own checksum disagrees
+        raise CorruptBlob(key, sha256, "unknown (object storage checksum mismatch)") from exc
+    except (botocore.exceptions.ResponseStreamingError, botocore.exceptions.IncompleteReadError, botocore.exceptions.ReadTimeoutError) as exc:
+        raise StorageError(f"Reading {key} from object storage was interrupted ({exc}).") from exc
+
+
+def _is_missing(exc: botocore.exceptions.ClientError) -> bool:
+    err = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return err.get("Code") in ("404", "NoSuchKey", "NotFound") or status == 404
+
+
+def _meta(head: dict, name: str) -> str | None:
+    for k, v in (head.get("Metadata") or {}).items():
+        if k.lower() == name:
+            return v
+    return None

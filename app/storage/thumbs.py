@@ -1,0 +1,64 @@
+"""Thumbnails of image evidence (PNG, JPEG, WebP only), with a guard against decompression bombs."""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from typing import BinaryIO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.storage.errors import ImageTooLarge, ThumbnailError
+
+_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def make_thumbnail(path_or_stream: str | os.PathLike | BinaryIO, max_px: int = 320, *, max_pixels: int | None = None) -> bytes:
+    """A thumbnail no larger than `max_px` on either side: PNG when the image has transparency,
+    JPEG otherwise (look at the first bytes, or run `classify`, for the type).
+
+    Images with more than `max_pixels` pixels (default: Pillow's `Image.MAX_IMAGE_PIXELS`, about
+    89 megapixels) are refused with `ImageTooLarge` BEFORE any pixel is decoded: the size is read
+    from the header, and Pillow's own DecompressionBombWarning/Error are turned into the same error.
+    Anything that is not a readable PNG/JPEG/WebP raises `ThumbnailError`.
+    """
+    if max_px < 1:
+        raise ValueError("max_px must be at least 1")
+    limit = max_pixels if max_pixels is not None else (Image.MAX_IMAGE_PIXELS or 0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path_or_stream, formats=_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(f"The image is too large to preview ({exc}).") from exc
+    except UnidentifiedImageError as exc:
+        raise ThumbnailError("The file is not a PNG, JPEG or WebP image that can be previewed.") from exc
+    except OSError as exc:
+        raise ThumbnailError(f"The image cannot be read ({exc}).") from exc
+    original = img
+    try:
+        width, height = img.size
+        if limit and width * height > limit:
+            raise ImageTooLarge(f"The image is too large to preview ({width}x{height} pixels; at most {limit} pixels).")
+        try:
+            img.draft("RGB", (max_px, max_px))  # JPEG: decode at a reduced scale, far less memory
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            img.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ThumbnailError(f"The image cannot be read ({exc}).") from exc
+        out = io.BytesIO()
+        if _has_alpha(img):
+            img.convert("RGBA").save(out, "PNG", optimize=True)
+        else:
+            img.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+        return out.getvalue()
+    finally:
+        if img is not original:
+            img.close()
+        original.close()
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info) or "transparency" in img.info

@@ -1,0 +1,103 @@
+"""Evidence on the report page: upload several files at once (with or without JavaScript),
+thumbnails and previews of images, withdraw with a reason, new versions, admin purge."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.errors import DomainError
+from app.extensions import db
+from app.services import evidence
+from app.services import reports as report_service
+from app.storage import get_store
+from app.storage.errors import StorageError
+from app.storage.thumbs import make_thumbnail
+from app.web.reports import bp
+
+
+@bp.route("/reports/<int:report_id>/evidence", methods=["POST"])
+@login_required
+def evidence_upload(report_id: int):
+    report = report_service.get_visible_report(current_user, report_id, for_update=True)
+    files = [f for f in request.files.getlist("file") if f and f.filename]
+    discipline = request.form.get("discipline", "")
+    back = url_for("reports.detail", report_id=report.id, d=discipline if discipline in report_service.method.CODES else None, _anchor="evidence")
+    if not files:
+        flash(_("Choose at least one file."), "danger")
+        return redirect(back)
+    stored = 0
+    for f in files:
+        try:
+            evidence.upload(current_user, report, f.stream, f.filename, discipline, request.form.get("action_id"),
+                            request.form.get("description"), request.form.get("replaces_id"))
+            db.session.commit()  # each file on its own: one refused file does not cost the others
+            stored += 1
+        except DomainError as exc:
+            db.session.rollback()
+            flash(f"{f.filename}: {exc.message}", "danger")
+    if stored:
+        flash(_("%(n)s file(s) added as evidence.", n=stored), "success")
+    if request.form.get("action_id", "").isdigit():
+        return redirect(url_for("actions.detail", action_id=int(request.form["action_id"])))
+    return redirect(back)
+
+
+@bp.route("/reports/<int:report_id>/evidence/<int:attachment_id>/withdraw", methods=["POST"])
+@login_required
+def evidence_withdraw(report_id: int, attachment_id: int):
+    att, report = evidence.get_attachment(current_user, attachment_id)
+    if report.id != report_id:
+        abort(404)
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        flash(_("Give a reason for withdrawing the evidence."), "danger")
+    else:
+        try:
+            evidence.withdraw(current_user, att, report, reason)
+            db.session.commit()
+            flash(_("Evidence withdrawn; the file and the history are kept."), "info")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+    return redirect(url_for("reports.detail", report_id=report.id, d=att.discipline, _anchor="evidence"))
+
+
+@bp.route("/evidence/<int:attachment_id>/thumb")
+@login_required
+def evidence_thumb(attachment_id: int):
+    att, _report = evidence.get_attachment(current_user, attachment_id)
+    if not evidence.inline_ok(att) or att.purged_at:
+        abort(404)
+    try:
+        with get_store(current_app).verified_file(att.storage_key, att.sha256) as f:
+            data = make_thumbnail(f, 240)
+    except StorageError:
+        abort(404)
+    mime = "image/png" if data[:4] == b"\x89PNG" else "image/jpeg"
+    return Response(data, mimetype=mime, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
+                                                  "Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+@bp.route("/evidence/<int:attachment_id>/preview")
+@login_required
+def evidence_preview(attachment_id: int):
+    from app.api.routes_evidence import serve
+
+    att, _report = evidence.get_attachment(current_user, attachment_id)
+    return serve(att, inline=True)
+
+
+@bp.route("/evidence/<int:attachment_id>/purge", methods=["POST"])
+@login_required
+def evidence_purge(attachment_id: int):
+    att, report = evidence.get_attachment(current_user, attachment_id)
+    try:
+        evidence.purge(current_user, att, report)
+        db.session.commit()
+        flash(_("The file was purged; the record and its history remain."), "info")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    return redirect(url_for("reports.detail", report_id=report.id, d=att.discipline, _anchor="evidence"))

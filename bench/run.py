@@ -1,0 +1,251 @@
+"""`make bench`: seeds data, serves the app with gunicorn on 127.0.0.1, drives load from this
+(separate) process and prints one table; also written to bench/RESULTS.md. Every timing is a
+ratio against a baseline measured in the same run, next to the absolute figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.live_server import BIN, LiveServer  # noqa: E402
+
+DURATION = float(os.environ.get("BENCH_SECONDS", "6"))
+PASSWORD = "demo-password-8d"
+WORKERS, THREADS = 2, 8
+
+
+# ------------------------------------------------------------------------------ load generator
+class Client:
+    """Keep-alive HTTP client with a cookie jar, enough for a load test on loopback."""
+
+    def __init__(self, port: int, cookie: str = "", headers: dict | None = None):
+        self.port, self.cookie, self.headers = port, cookie, headers or {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        h = {**self.headers, **(headers or {})}
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        for attempt in range(2):
+            try:
+                self.conn.request(method, path, body=body, headers=h)
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, data, r
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt:
+                    raise
+        raise AssertionError
+
+
+def login_cookie(port: int, email: str) -> str:
+    c = Client(port)
+    status, page, r = c.request("GET", "/login")
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page).group(1).decode()
+    c.cookie = cookie
+    status, _, r = c.request("POST", "/login", urlencode({"email": email, "password": PASSWORD, "csrf_token": token}).encode(),
+                             {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 302, status
+    return r.getheader("Set-Cookie").split(";")[0]
+
+
+def api_token(port: int, email: str) -> str:
+    c = Client(port)
+    status, body, _ = c.request("POST", "/api/v1/tokens", json.dumps({"email": email, "password": PASSWORD}).encode(), {"Content-Type": "application/json"})
+    assert status == 201, body
+    return json.loads(body)["token"]
+
+
+def load(port: int, path: str, concurrency: int, cookie: str = "", seconds: float = DURATION) -> dict:
+    latencies: list[float] = []
+    errors = {"n": 0}
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker():
+        c = Client(port, cookie)
+        mine, bad = [], 0
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            status, _, _ = c.request("GET", path)
+            mine.append(time.perf_counter() - t0)
+            if status != 200:
+                bad += 1
+        with lock:
+            latencies.extend(mine)
+            errors["n"] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2] * 1000 if latencies else None,
+        "p95": latencies[int(len(latencies) * 0.95)] * 1000 if latencies else None,
+        "n": len(latencies),
+        "errors": errors["n"],
+    }
+
+
+def saves(port: int, tokens: list[str], report_id: int, seconds: float = DURATION) -> dict:
+    fields = ["problem_statement", "customer_description", "supplier_description", "effect_field"]
+    counts = {"ok": 0, "bad": 0}
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker(i: int):
+        c = Client(port, headers={"Authorization": f"Bearer {tokens[i]}", "Content-Type": "application/json"})
+        status, body, _ = c.request("GET", f"/api/v1/reports/{report_id}/disciplines/D2")
+        version = json.loads(body)["version"]
+        ok = bad = 0
+        k = 0
+        while time.perf_counter() < stop:
+            k += 1
+            status, body, _ = c.request("PATCH", f"/api/v1/reports/{report_id}/disciplines/D2",
+                                        json.dumps({"base_version": version, "fields": {fields[i]: f"save {k} by {i} with 37 parts"}}).encode())
+            if status == 200:
+                ok += 1
+                version = json.loads(body)["version"]
+            else:
+                bad += 1
+        with lock:
+            counts["ok"] += ok
+            counts["bad"] += bad
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(tokens))]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return {"per_s": counts["ok"] / elapsed, "errors": counts["bad"]}
+
+
+# ------------------------------------------------------------------------------------ one database
+def run_python(server: LiveServer, *args: str) -> str:
+    out = subprocess.run([str(BIN / "python"), *args], cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=1200)
+    if out.returncode:
+        raise RuntimeError(out.stdout + out.stderr)
+    return out.stdout.strip()
+
+
+def bench_database(label: str, pg_url: str | None) -> list[tuple]:
+    rows: list[tuple] = []
+    if pg_url:
+        os.environ["TEST_DATABASE_URL"] = pg_url
+    else:
+        os.environ.pop("TEST_DATABASE_URL", None)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    server = LiveServer(tmp, workers=WORKERS, threads=THREADS).start()
+    try:
+        port = server.port
+        t0 = time.perf_counter()
+        report_id = int(run_python(server, "bench/seed.py", "full"))
+        cookie = login_cookie(port, "lukas.brandt@celltech.example")
+        load(port, "/healthz", 4, seconds=1)  # warm up
+        hello = load(port, "/healthz", 8)
+        page = load(port, f"/reports/{report_id}?d=D4", 8, cookie)
+        rows.append((label, "R1 report page req/s / hello req/s", f"{page['rps']:.0f} / {hello['rps']:.0f}", page["rps"] / hello["rps"], ">= 0.15"))
+        rows.append((label, "R2 report page p95 at 8 connections (ms)", f"p50 {page['p50']:.0f}, errors {page['errors']}", page["p95"], "<= 60"))
+
+        one = json.loads(run_python(server, "bench/querycount.py", "lukas.brandt@celltech.example", f"/reports/{report_id}?d=D3", "/actions", "/"))
+        run_python(server, "bench/seed.py", "actions", str(report_id), "80")
+        many = json.loads(run_python(server, "bench/querycount.py", "lukas.brandt@celltech.example", f"/reports/{report_id}?d=D3", "/actions", "/"))
+        for path in one:
+            rows.append((label, f"R3 SQL statements {path.split('?')[0]} (100 vs 20 actions)", f"{many[path]} vs {one[path]}", many[path] / one[path], "1.0 and <= 15"))
+
+        seed_t0 = time.perf_counter()
+        run_python(server, "bench/seed.py", "reports", "1000")
+        dash_small = load(port, "/", 8, cookie)
+        list_small = load(port, "/actions", 8, cookie)
+        run_python(server, "bench/seed.py", "reports", "99000")
+        seed_time = time.perf_counter() - seed_t0
+        dash_big = load(port, "/", 8, cookie)
+        list_big = load(port, "/actions", 8, cookie)
+        rows.append((label, "R4 dashboard req/s 100k / 1k reports", f"{dash_big['rps']:.0f} / {dash_small['rps']:.0f}", dash_big["rps"] / dash_small["rps"], ">= 0.8"))
+        rows.append((label, "R4 action list req/s 100k / 1k reports", f"{list_big['rps']:.0f} / {list_small['rps']:.0f}", list_big["rps"] / list_small["rps"], ">= 0.8"))
+        rows.append((label, "seeding 100,000 reports (s)", "bulk insert", seed_time, "minutes, not hours"))
+
+        tokens = [api_token(port, e) for e in ("lukas.brandt@celltech.example", "mia.schulz@celltech.example",
+                                                "jana.weber@volta.example", "petra.vogel@celltech.example")]
+        add_team(server, report_id)
+        single = saves(port, tokens[:1], report_id)
+        quad = saves(port, tokens, report_id)
+        goal = ">= 1.5" if pg_url else ">= 1.0"
+        rows.append((label, "R7 discipline saves/s 4 editors / 1 editor", f"{quad['per_s']:.0f} / {single['per_s']:.0f}, errors {quad['errors'] + single['errors']}",
+                     quad["per_s"] / single["per_s"], goal))
+        rows.append((label, "bench time for this database (s)", "", time.perf_counter() - t0, ""))
+    finally:
+        server.stop()
+    return rows
+
+
+def add_team(server: LiveServer, report_id: int) -> None:
+    code = (
+        "from app import create_app\nfrom app.extensions import db\nfrom app.models import Report\nfrom app.services import accounts, team\n"
+        "app = create_app()\nwith app.app_context():\n"
+        f"    r = db.session.get(Report, {report_id})\n"
+        "    lead = accounts.find_user_by_email('lukas.brandt@celltech.example')\n"
+        "    for e in ('jana.weber@volta.example', 'petra.vogel@celltech.example'):\n"
+        "        team.add_member(lead, r, accounts.find_user_by_email(e).id, 'member')\n"
+        "    db.session.commit()\n"
+    )
+    run_python(server, "-c", code)
+
+
+def machine() -> str:
+    mem = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, AttributeError):
+        pass
+    return f"{os.cpu_count()} cores, {mem}, {platform.platform()}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    pg = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    rows = bench_database("SQLite", None)
+    if os.environ.get("BENCH_SKIP_POSTGRES") != "1":
+        try:
+            rows += bench_database("PostgreSQL", pg)
+        except Exception as exc:  # report it in the table rather than hide it
+            rows.append(("PostgreSQL", "not measured", str(exc)[:120], float("nan"), ""))
+    header = f"8D Workbench benchmark - {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC - {machine()}\n" \
+             f"Server: gunicorn gthread, {WORKERS} workers x {THREADS} threads on 127.0.0.1; load from a separate process, {DURATION:.0f} s per measurement.\n"
+    lines = ["| database | figure | absolute | ratio / value | goal |", "|---|---|---|---|---|"]
+    for db_, name, absolute, value, goal in rows:
+        lines.append(f"| {db_} | {name} | {absolute} | {value:.2f} | {goal} |")
+    table = "\n".join(lines)
+    print(header)
+    print(table)
+    notes = (ROOT / "bench" / "NOTES.md").read_text() if (ROOT / "bench" / "NOTES.md").exists() else ""
+    (ROOT / "bench" / "RESULTS.md").write_text(f"# Benchmark results\n\n{header}\n{table}\n\n{notes}")
+
+
+if __name__ == "__main__":
+    main()
