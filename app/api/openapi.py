@@ -679,6 +679,21 @@ OPERATIONS: list[Op] = [
        body=ref("CommentUpdate"), errors=(*WRITE, 409), description="409 when withdrawn or after the edit window (details.rule: edit_window)."),
     Op("DELETE", "/comments/{comment_id}", "withdraw_comment", "Withdraw a comment (author or admin; the audit trail keeps it)", "comments",
        ok=204, errors=(403,)),
+    # evidence
+    Op("POST", "/reports/{report_id}/attachments", "upload_attachment", "Upload evidence (multipart: file, discipline, action_id?, description?, replaces_id?)",
+       "evidence", ok=201, response=ref("Attachment"), body_type="multipart/form-data",
+       body={"type": "object", "required": ["file", "discipline"], "properties": {
+           "file": {"type": "string", "format": "binary"}, "discipline": CODE, "action_id": {"type": "integer"},
+           "description": {"type": "string", "maxLength": 2000}, "replaces_id": {"type": "integer", "description": "the evidence this is a new version of"}}},
+       errors=(403, 409, 413, 415, 422), description="413 when larger than MAX_UPLOAD_MB; 415 when the content (not the name) is not an accepted type."),
+    Op("GET", "/reports/{report_id}/attachments", "list_attachments", "The report's evidence (withdrawn items included)", "evidence",
+       response=page_of(ref("Attachment")), query=PAGING),
+    Op("GET", "/attachments/{attachment_id}", "get_attachment", "Evidence metadata", "evidence", response=ref("Attachment")),
+    Op("GET", "/attachments/{attachment_id}/content", "attachment_content", "The bytes, re-verified against their SHA-256", "evidence",
+       response={"type": "string", "format": "binary"}, response_type="application/octet-stream", errors=(409,),
+       description="Content-Disposition: attachment; X-Content-Type-Options: nosniff. 409 (details.rule corrupted or missing) when the stored bytes do not match."),
+    Op("DELETE", "/attachments/{attachment_id}", "withdraw_attachment", "Withdraw evidence (audited; the bytes are kept until an admin purges them)",
+       "evidence", ok=204, errors=(403, 409), description="Optional reason as JSON {\"reason\"} or ?reason=."),
 ]
 
 
