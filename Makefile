@@ -32,3 +32,10 @@ clean:
 ## Benchmarks (not part of make test): prints a table and writes bench/RESULTS.md.
 bench: setup
 	$(BIN)/python bench/run.py
+
+## Translations (Flask-Babel): extract the English texts into app/translations/messages.pot,
+## then `pybabel init -i app/translations/messages.pot -d app/translations -l de` for a new language.
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	test ! -d app/translations/de || $(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+	test ! -d app/translations/de || $(BIN)/pybabel compile -d app/translations

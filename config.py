@@ -69,6 +69,7 @@ class Config:
 
     # Translations: English now, German and Chinese to follow.
     BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "app" / "translations")
     LANGUAGES = ["en", "de", "zh"]
 
     # The 8D method: review points and deadlines (days from the complaint date) can be changed
