@@ -110,11 +110,39 @@ def seed_demo(if_empty: bool) -> None:
     click.echo(f"Demo data loaded. Sign in with any demo user, password: {current_app.config['DEMO_PASSWORD']}")
 
 
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False))
+def backup_command(directory: str) -> None:
+    """Consistent copy of the database and the evidence files, with a SHA-256 manifest."""
+    from app.backup import BackupError, backup
+
+    try:
+        manifest = backup(directory)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written to {directory}: {sum(manifest['counts'].values())} rows, {len(manifest['files'])} evidence files.")
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def restore_command(directory: str) -> None:
+    """Restore a backup into an empty instance, then check rows, audit trail and file hashes."""
+    from app.backup import BackupError, restore
+
+    try:
+        result = restore(directory)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored and verified: {result['rows']} rows, {result['events']} audit events, {result['files']} evidence files.")
+
+
 def register(app) -> None:
     app.cli.add_command(company_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     from app.storage.cli import storage_cli
 
     app.cli.add_command(storage_cli)
