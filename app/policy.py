@@ -54,7 +54,11 @@ def visible_reports_clause(user):
         return false()
     if user.role == Role.admin:
         return true()
-    return or_(Report.oem_id == user.company_id, Report.supplier_id == user.company_id)
+    # A company is either an OEM or a supplier, and a report's parties are one of each (checked
+    # when it is opened), so one indexed column decides - the same rule as can_view.
+    if user.company.kind == CompanyKind.oem:
+        return Report.oem_id == user.company_id
+    return Report.supplier_id == user.company_id
 
 
 def can_create_report(user) -> bool:

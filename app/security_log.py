@@ -16,9 +16,14 @@ logger = logging.getLogger("workbench.security")
 
 
 def configure(app) -> None:
-    if any(getattr(h, "_workbench", False) for h in logger.handlers):
-        return
+    logger.disabled = False
     path = Path(app.instance_path) / "security.log"
+    for h in list(logger.handlers):
+        if getattr(h, "_workbench", False):
+            if Path(h.baseFilename) == path:
+                return
+            logger.removeHandler(h)  # one app per process in production; tests build several
+            h.close()
     handler = RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler._workbench = True  # type: ignore[attr-defined]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from tests.conftest import PASSWORD, csrf_from, login
 
 
 def _lines(app) -> list[dict]:
-    path = Path(app.instance_path) / "security.log"
-    for h in __import__("logging").getLogger("workbench.security").handlers:
-        h.flush()
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    from app import security_log
+
+    security_log.configure(app)  # other tests build other apps in this process; log to ours again
+    handler = next(h for h in logging.getLogger("workbench.security").handlers if getattr(h, "_workbench", False))
+    handler.flush()
+    path = Path(handler.baseFilename)
+    assert path.parent == Path(app.instance_path)
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def test_logins_failures_and_denials_are_logged_without_secrets(app, client, parties, api):

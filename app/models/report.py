@@ -36,6 +36,9 @@ class Report(db.Model):
         UniqueConstraint("year", "seq", name="uq_report_year_seq"),
         Index("ix_report_status_stage", "status", "stage"),
         Index("ix_report_updated", "updated_at"),
+        Index("ix_report_oem_updated", "oem_id", "updated_at"),
+        Index("ix_report_supplier_updated", "supplier_id", "updated_at"),
+        Index("ix_report_supplier_status", "supplier_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

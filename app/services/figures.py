@@ -4,6 +4,8 @@ discipline, split by who held the ball (the team working vs. the customer review
 from __future__ import annotations
 
 import statistics
+import threading
+import time
 from collections import defaultdict
 
 from sqlalchemy import func, select
@@ -15,6 +17,29 @@ from app.services.action_queries import OPEN_STATES
 
 TIMELINE_ACTIONS = ("report.created", "stage.advanced", "review.requested", "review.approved", "review.rejected", "stage.returned", "report.reopened")
 SAMPLE = 300  # most recently updated visible reports the medians are computed from
+CACHE_SECONDS = 60
+_cache: dict[tuple, tuple[float, dict]] = {}
+_lock = threading.Lock()
+
+
+def dashboard_figures(user: User) -> dict:
+    """The dashboard's figures for the user's scope (all reports for admins, else the company's),
+    recomputed at most once a minute per process: they summarise, they need not be live."""
+    key = ("all",) if user.role.value == "admin" else (user.company_id,)
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+    figs = {
+        "per_supplier": open_reports_per_supplier(user),
+        "overdue_actions": overdue_actions(user),
+        "overdue_reports": overdue_reports(user),
+        "medians": ball_medians(user),
+    }
+    with _lock:
+        _cache[key] = (now + CACHE_SECONDS, figs)
+    return figs
 
 
 def open_reports_per_supplier(user: User) -> list[tuple[str, int]]:

@@ -34,6 +34,7 @@ from app.web.reports.forms import (
 )
 
 PER_PAGE = 25
+MAX_COUNT = 10_000
 
 
 def _report(report_id: int) -> Report:
@@ -85,19 +86,16 @@ def dashboard():
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
     stmt = report_list_query(current_user, request.args)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    # Bounded count: past MAX_COUNT the page says "10,000+" instead of counting every row.
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(MAX_COUNT + 1).subquery()))
     rows = db.session.scalars(stmt.order_by(Report.updated_at.desc(), Report.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     suppliers = db.session.scalars(
         select(Company).where(policy.pickable_companies_clause(current_user), Company.kind == CompanyKind.supplier).order_by(Company.name)
     ).all()
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
-    figs = {
-        "per_supplier": figures.open_reports_per_supplier(current_user),
-        "overdue_actions": figures.overdue_actions(current_user),
-        "overdue_reports": figures.overdue_reports(current_user),
-        "medians": figures.ball_medians(current_user),
-    }
-    return render_template("reports/dashboard.html", reports=rows, total=total, page=page, pages=pages, suppliers=suppliers, args=request.args, figs=figs)
+    figs = figures.dashboard_figures(current_user)
+    return render_template("reports/dashboard.html", reports=rows, total=total, total_capped=total > MAX_COUNT, page=page, pages=min(pages, MAX_COUNT // PER_PAGE),
+                           suppliers=suppliers, args=request.args, figs=figs)
 
 
 @bp.route("/reports/new", methods=["GET", "POST"])
@@ -146,7 +144,7 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
     team_form = TeamAddForm()
     on_team = {m.user_id for m in report.team}
     eligible = []
-    if policy.can_manage_team(current_user, report):
+    if code == "D1" and policy.can_manage_team(current_user, report):
         eligible = db.session.scalars(
             select(User).where(policy.listable_users_clause(current_user, report)).order_by(User.name)
         ).all()
