@@ -62,13 +62,13 @@ def mine():
 @login_required
 def index():
     stmt = actions_query(current_user, request.args)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(10_001).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(1_001).subquery()))
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
     rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
     companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user)).order_by(Company.name)).all()
     return render_template("actions/list.html", actions=rows, mine=False, args=request.args, is_overdue=is_overdue, companies=companies,
-                           total=total, page=page, pages=min(200, max(1, (total + PER_PAGE - 1) // PER_PAGE)))
+                           total=total, page=page, pages=min(20, max(1, (total + PER_PAGE - 1) // PER_PAGE)))
 
 
 @bp.route("/actions.csv")

@@ -6,8 +6,11 @@ API, commit once, redirect."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -34,7 +37,7 @@ from app.web.reports.forms import (
 )
 
 PER_PAGE = 25
-MAX_COUNT = 10_000
+MAX_COUNT = 1_000
 
 
 def _report(report_id: int) -> Report:
@@ -137,6 +140,40 @@ def new_report():
     return render_template("reports/new.html", fields=HEADER_FIELDS, values=values, errors=errors, oems=oems, suppliers=suppliers), (422 if errors else 200)
 
 
+_FRAGMENTS: "OrderedDict[tuple, Markup]" = OrderedDict()
+_FRAGMENTS_LOCK = threading.Lock()
+
+
+def discipline_fragment(report: Report, code: str, entry, values: dict, errors: dict, editable: bool) -> Markup:
+    """The discipline's fields as a form or as read-only tables - the costliest part of the page.
+    With the stored values (no errors, nothing retyped) it depends only on the discipline's
+    version, so it is rendered once per version and language and reused (no CSRF token inside)."""
+    from flask_babel import get_locale
+
+    macros = current_app.jinja_env.get_template("macros/fields.html").module
+
+    def render() -> Markup:
+        if editable:
+            return Markup("").join(macros.field(f, values, errors) for f in method.BY_CODE[code].fields)
+        return Markup("").join(Markup('<h3 class="h6 mt-3">{}</h3>').format(f.label) + macros.show(f, values.get(f.name))
+                               for f in method.BY_CODE[code].fields)
+
+    if errors or values is not entry.values:
+        return render()
+    key = (report.id, code, entry.version, editable, str(get_locale()))
+    with _FRAGMENTS_LOCK:
+        hit = _FRAGMENTS.get(key)
+        if hit is not None:
+            _FRAGMENTS.move_to_end(key)
+            return hit
+    html = render()
+    with _FRAGMENTS_LOCK:
+        _FRAGMENTS[key] = html
+        while len(_FRAGMENTS) > 256:
+            _FRAGMENTS.popitem(last=False)
+    return html
+
+
 def _workspace(report: Report, code: str | None, *, values=None, errors=None, status=200, header_errors=None, header_values=None):
     code = code if code in method.CODES else report.stage
     findings = report_service.findings(report)
@@ -177,6 +214,7 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             entry=entry,
             values=values if values is not None else (entry.values or {}),
             errors=errors or {},
+            discipline_html=lambda editable: discipline_fragment(report, code, entry, values if values is not None else entry.values, errors or {}, editable),
             findings=findings,
             header=report_service.header_values(report) if header_values is None else header_values,
             header_errors=header_errors or {},
