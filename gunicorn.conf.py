@@ -10,3 +10,12 @@ timeout = 120
 graceful_timeout = 20
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """The embedded default: each web process also delivers the outbox (a daemon thread). In a
+    scaled deployment set EMBEDDED_WORKER=0 and run `flask worker` processes instead."""
+    if os.environ.get("EMBEDDED_WORKER", "1") == "1":
+        from app.notify import start_background_worker
+
+        start_background_worker(worker.wsgi)  # wsgi:app, the Flask application

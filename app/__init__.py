@@ -104,6 +104,10 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app import notify
     from app.cli import register
+    from app.services import notifications
 
     register(app)
+    notify.register(app)  # flask worker
+    notifications.install(app)

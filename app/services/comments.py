@@ -11,7 +11,7 @@ import nh3
 from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 
-from app import method, policy
+from app import method, notify, policy
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Comment, Report, User, utcnow
@@ -71,6 +71,8 @@ def add_comment(actor: User, report: Report, discipline: Any, body: Any) -> tupl
     audit.record("comment.added", actor, report, discipline=discipline,
                  changes={"comment_id": [None, comment.id], "body": [None, body],
                           **({"mentions": [None, [u.email for u in mentions]]} if mentions else {})})
+    if mentions:
+        notify.mentioned(report, actor, mentions, discipline, body)
     touch(report)
     return comment, mentions
 
@@ -98,7 +100,10 @@ def edit_comment(actor: User, comment: Comment, report: Report, body: Any) -> tu
     comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), utcnow()
     audit.record("comment.edited", actor, report, discipline=comment.discipline, changes={"comment_id": [comment.id, comment.id], "body": [old, body]})
     touch(report)
-    return comment, [u for u in mentioned_users(report, body) if u.id not in before and u.id != actor.id]
+    new_mentions = [u for u in mentioned_users(report, body) if u.id not in before and u.id != actor.id]
+    if new_mentions:
+        notify.mentioned(report, actor, new_mentions, comment.discipline, body)
+    return comment, new_mentions
 
 
 def withdraw_comment(actor: User, comment: Comment, report: Report) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app import policy
+from app import notify, policy
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import STEERING_ROLES, Report, TeamMember, TeamRole, User
@@ -79,6 +79,7 @@ def add_member(actor: User, report: Report, user_id: Any, role: Any, function: A
     member.user = candidate
     report.team.append(member)
     audit.record("team.added", actor, report, discipline="D1", changes={"member": [None, candidate.email], "role": [None, role.value]})
+    notify.team_added(report, actor, candidate, role.value)
     touch(report)
     return member
 

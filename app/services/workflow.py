@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app import method, policy, security_log
+from app import method, notify, policy, security_log
 from app.errors import BadRequest, Conflict, Forbidden, GateNotMet, Invalid, DomainError
 from app.extensions import db
 from app.models import Report, Review, Status, User, utcnow
@@ -114,10 +114,12 @@ def advance(actor: User, report: Report, comment: Any = None) -> Report:
         review = Review(report_id=report.id, stage=report.stage, revision=report.revision, requested_by_id=actor.id, request_comment=comment)
         report.reviews.append(review)
         audit.record("review.requested", actor, report, discipline=report.stage, changes={"status": ["open", "in_review"]}, comment=comment)
+        notify.review_requested(report, actor, comment)
     else:
         old, new = report.stage, method.next_code(report.stage)
         report.stage = new
         audit.record("stage.advanced", actor, report, discipline=old, changes={"stage": [old, new]}, comment=comment)
+        notify.stage_advanced(report, actor, old, new, comment)
     touch(report)
     return report
 
@@ -150,6 +152,7 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
         withdraw_acceptances(actor, report, target)
         audit.record("review.rejected", actor, report, discipline=stage,
                      changes={"status": ["in_review", "open"], "stage": [stage, target]}, comment=comment)
+        notify.review_decided(report, actor, "reject", comment, stage=stage)
     else:
         comment = _comment(comment, required=False)
         _check_password(actor, report, password, f"approve {stage}")
@@ -169,6 +172,7 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
             changes = {"status": ["in_review", "open"], "stage": [stage, report.stage]}
         changes["signature"] = [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": meaning, "content_hash": signed}]
         audit.record("review.approved", actor, report, discipline=stage, changes=changes, comment=comment)
+        notify.review_decided(report, actor, "approve", comment, stage=stage)
     touch(report)
     return report
 
@@ -186,6 +190,7 @@ def return_report(actor: User, report: Report, to: Any, comment: Any) -> Report:
     report.stage = target
     withdraw_acceptances(actor, report, target)
     audit.record("stage.returned", actor, report, discipline=target, changes={"stage": [old, target]}, comment=comment)
+    notify.report_returned(report, actor, target, comment, old=old)
     touch(report)
     return report
 
@@ -207,5 +212,6 @@ def reopen(actor: User, report: Report, comment: Any, password: Any, to: Any = N
     withdraw_acceptances(actor, report, target)
     audit.record("report.reopened", actor, report, discipline=target,
                  changes={"status": ["closed", "open"], "revision": [old_rev, report.revision], "stage": [old_stage, target]}, comment=comment)
+    notify.report_reopened(report, actor, comment)
     touch(report)
     return report

@@ -1,0 +1,527 @@
+"""The worker that delivers the outbox.
+
+A row is claimed (status `sending`, claimed_at/claimed_by) and the claim committed before anything
+is sent, so several workers - threads, processes, machines - never send one row twice: on
+PostgreSQL they claim with `FOR UPDATE SKIP LOCKED`, on SQLite with one atomic UPDATE (SQLite
+serialises writers anyway). Each row is marked `sent` in its own commit right after the server
+accepted it. A worker that dies between those two steps leaves the row `sending`; after
+NOTIFY_CLAIM_TIMEOUT_SECONDS another worker takes it again - at most one duplicate, carrying the
+same Message-ID so that mail readers can fold it. Nothing is lost when a process crashes: the
+rows are in the database.
+
+Without SMTP_HOST the messages are written as .eml files under <instance>/mail/ instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import email.utils
+import logging
+import os
+import secrets
+import smtplib
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from flask import current_app, has_app_context
+from sqlalchemy import select, update
+
+from app import policy
+from app.extensions import db
+from app.models import MailStatus, OutboxMessage, Report, User, utcnow
+from app.notify.enqueue import SUBJECT_MAX, clean_header
+from app.notify.settings import mail_dir, setting
+
+log = logging.getLogger("app.notify")
+
+_wake_event = threading.Event()
+_redis_clients: dict[str, object] = {}
+
+
+# --------------------------------------------------------------------------------- messages
+@dataclass(frozen=True)
+class Outgoing:
+    """What a claimed row needs for sending, read once so that commits in between cost nothing."""
+
+    id: int
+    attempts: int
+    to_email: str
+    to_name: str | None
+    subject: str
+    body_text: str
+    body_html: str | None
+    message_id: str
+    created_at: dt.datetime
+    blocked: str | None = None  # why it must not go out after all (recipient deactivated, ...)
+
+
+def build_message(app, item: Outgoing) -> EmailMessage:
+    """The e-mail for one row. EmailMessage with the SMTP policy refuses any header containing a
+    line break; the values are cleaned beforehand so that a name or title cannot even try."""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    try:
+        msg["From"] = clean_header(app.config.get("MAIL_FROM") or "8D Workbench <noreply@8d-workbench.local>", 300)
+    except (ValueError, TypeError) as exc:
+        raise MailConfigError(f"MAIL_FROM is not a usable address: {exc}") from exc
+    to_email = clean_header(item.to_email, 254)
+    to_name = clean_header(item.to_name, 200)
+    msg["To"] = Address(display_name=to_name, addr_spec=to_email) if to_name else Address(addr_spec=to_email)
+    msg["Subject"] = clean_header(item.subject, SUBJECT_MAX)
+    msg["Message-ID"] = item.message_id
+    msg["Date"] = email.utils.format_datetime(item.created_at.replace(tzinfo=dt.UTC))
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to robots
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(item.body_text)
+    if item.body_html:
+        msg.add_alternative(item.body_html, subtype="html")
+    return msg
+
+
+def envelope_sender(app) -> str:
+    return email.utils.parseaddr(clean_header(app.config.get("MAIL_FROM") or "", 300))[1] or "noreply@8d-workbench.local"
+
+
+# ------------------------------------------------------------------------------- transports
+class CannotConnect(Exception):
+    """The mail server cannot be reached or refuses us: no message of the batch can go."""
+
+
+class MailConfigError(CannotConnect):
+    """MAIL_FROM or the SMTP settings are unusable: an operator's fix, not the message's fault,
+    so the batch is retried with backoff instead of failing for good."""
+
+
+class SmtpTransport:
+    """One SMTP connection per batch, opened on first use."""
+
+    def __init__(self, app):
+        self.host = app.config.get("SMTP_HOST")
+        self.port = int(app.config.get("SMTP_PORT") or 25)
+        self.security = (app.config.get("SMTP_SECURITY") or "none").lower()
+        self.username = app.config.get("SMTP_USERNAME") or ""
+        self.password = app.config.get("SMTP_PASSWORD") or ""
+        self.timeout = float(setting(app, "NOTIFY_SMTP_TIMEOUT_SECONDS"))
+        self.sender = envelope_sender(app)
+        self.conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            if self.security == "ssl":
+                conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+            elif self.security in ("none", "starttls", ""):
+                conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.security == "starttls":
+                    conn.starttls(context=ssl.create_default_context())
+                    conn.ehlo()
+            else:
+                raise MailConfigError(f"SMTP_SECURITY must be none, starttls or ssl, not {self.security!r}")
+            if self.username:
+                conn.login(self.username, self.password)
+            return conn
+        except CannotConnect:
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            raise CannotConnect(f"SMTP server {self.host}:{self.port} unavailable: {exc!r}") from exc
+
+    def send(self, item: Outgoing, msg: EmailMessage) -> None:
+        if self.conn is None:
+            self.conn = self._connect()
+        try:
+            self.conn.send_message(msg, from_addr=self.sender, to_addrs=[clean_header(item.to_email, 254)])
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.conn = None  # reconnect for the next message
+            raise
+        except smtplib.SMTPRecipientsRefused:
+            try:
+                self.conn.rset()
+            except (OSError, smtplib.SMTPException):
+                self.conn = None
+            raise
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (OSError, smtplib.SMTPException):
+                self.conn.close()
+            self.conn = None
+
+
+class FileTransport:
+    """No SMTP server configured (the embedded default): each message becomes <dir>/<row id>.eml.
+    Writing the same row again after a crash replaces the file - still one message."""
+
+    def __init__(self, app):
+        self.directory = mail_dir(app)
+
+    def send(self, item: Outgoing, msg: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory / f"outbox-{item.id:08d}.eml"
+        tmp = target.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
+        tmp.write_bytes(bytes(msg))
+        os.replace(tmp, target)
+
+    def close(self) -> None:
+        pass
+
+
+def transport_for(app):
+    return SmtpTransport(app) if app.config.get("SMTP_HOST") else FileTransport(app)
+
+
+def _permanent(exc: Exception) -> bool:
+    """Errors that retrying cannot fix: a malformed message, or the server refusing the recipient
+    for good (5xx). Server outages and 4xx answers are retried."""
+    if isinstance(exc, (ValueError, TypeError, UnicodeError)):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return False
+
+
+# ----------------------------------------------------------------------------- bookkeeping
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:80]
+
+
+def backoff_delay(app, attempts_before: int) -> dt.timedelta:
+    base = float(setting(app, "NOTIFY_BACKOFF_SECONDS"))
+    cap = float(setting(app, "NOTIFY_BACKOFF_MAX_SECONDS"))
+    return dt.timedelta(seconds=min(cap, base * 2 ** min(attempts_before, 30)))
+
+
+def _is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def reclaim_stale(app, now: dt.datetime | None = None) -> int:
+    """Rows left `sending` by a worker that died or hung go back to `pending` (counted as an
+    attempt, so a message that kills every worker ends up `failed` instead of looping)."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(seconds=float(setting(app, "NOTIFY_CLAIM_TIMEOUT_SECONDS")))
+    max_attempts = int(setting(app, "NOTIFY_MAX_ATTEMPTS"))
+    stale = (OutboxMessage.status == MailStatus.sending) & (OutboxMessage.claimed_at < cutoff)
+    note = "claim expired: the worker stopped before recording the result; delivering again"
+    gave_up = db.session.execute(
+        update(OutboxMessage)
+        .where(stale, OutboxMessage.attempts + 1 >= max_attempts)
+        .values(status=MailStatus.failed, attempts=OutboxMessage.attempts + 1, last_error=note, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    retried = db.session.execute(
+        update(OutboxMessage)
+        .where(stale)
+        .values(status=MailStatus.pending, attempts=OutboxMessage.attempts + 1, last_error=note, next_attempt_at=now, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if gave_up or retried:
+        log.warning("outbox: reclaimed %d stale row(s), gave up on %d", retried, gave_up)
+    return (retried or 0) + (gave_up or 0)
+
+
+def claim(batch: int, claimed_by: str, now: dt.datetime | None = None) -> list[int]:
+    """Mark up to `batch` due rows as ours and return their ids. The caller commits.
+
+    Two statements on purpose: PostgreSQL may evaluate `UPDATE ... WHERE id IN (SELECT ... LIMIT n
+    FOR UPDATE SKIP LOCKED)` more than once and claim more than n rows. The SELECT locks (PostgreSQL)
+    or runs under SQLite's write lock (BEGIN IMMEDIATE); the UPDATE re-checks `pending` anyway.
+    """
+    now = now or utcnow()
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == MailStatus.pending, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(batch)
+    )
+    if _is_postgres():
+        # Rows another worker holds are skipped, not waited for: workers share the queue.
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(due))
+    if not ids:
+        return []
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == MailStatus.pending)
+        .values(status=MailStatus.sending, claimed_at=now, claimed_by=claimed_by)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(db.session.scalars(stmt).all())
+
+
+def _blocked_reason(row: OutboxMessage, reports: dict[int, Report | None]) -> str | None:
+    """Last check before sending: the recipient must still be active and allowed to see the report."""
+    user: User | None = row.recipient
+    if row.recipient_id is not None and (user is None or not user.active):
+        return "recipient deactivated; not sent"
+    if row.report_id is not None and user is not None:
+        if row.report_id not in reports:
+            reports[row.report_id] = db.session.get(Report, row.report_id)
+        report = reports[row.report_id]
+        if report is None or not policy.can_view(user, report):
+            return "recipient may no longer see the report; not sent"
+    return None
+
+
+def _load(ids: list[int]) -> list[Outgoing]:
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).unique().all()
+    reports: dict[int, Report | None] = {}
+    return [
+        Outgoing(
+            id=r.id, attempts=r.attempts or 0, to_email=r.to_email, to_name=r.to_name, subject=r.subject,
+            body_text=r.body_text, body_html=r.body_html, message_id=r.message_id, created_at=r.created_at,
+            blocked=_blocked_reason(r, reports),
+        )
+        for r in rows
+    ]
+
+
+def _ours(item_id: int, claimed_by: str):
+    return (OutboxMessage.id == item_id) & (OutboxMessage.status == MailStatus.sending) & (OutboxMessage.claimed_by == claimed_by)
+
+
+def _heartbeat(claimed_by: str, now: dt.datetime) -> None:
+    """Keep the rest of our batch claimed while we make progress: a long batch is not a dead worker."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == MailStatus.sending, OutboxMessage.claimed_by == claimed_by)
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_sent(item: Outgoing, claimed_by: str) -> None:
+    now = utcnow()
+    db.session.execute(
+        update(OutboxMessage)
+        .where(_ours(item.id, claimed_by))
+        .values(status=MailStatus.sent, sent_at=now, claimed_at=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    _heartbeat(claimed_by, now)
+    db.session.commit()
+
+
+def mark_failed(app, item: Outgoing, claimed_by: str, error: str, permanent: bool = False) -> None:
+    now = utcnow()
+    attempts = item.attempts + 1
+    give_up = permanent or attempts >= int(setting(app, "NOTIFY_MAX_ATTEMPTS"))
+    values = {"attempts": attempts, "last_error": error[:2000], "claimed_at": None}
+    if give_up:
+        values["status"] = MailStatus.failed
+    else:
+        values.update(status=MailStatus.pending, next_attempt_at=now + backoff_delay(app, item.attempts))
+    db.session.execute(update(OutboxMessage).where(_ours(item.id, claimed_by)).values(**values).execution_options(synchronize_session=False))
+    _heartbeat(claimed_by, now)
+    db.session.commit()
+    log.log(logging.ERROR if give_up else logging.WARNING, "outbox: message %s %s after attempt %d: %s",
+            item.id, "failed" if give_up else "deferred", attempts, error)
+
+
+def mark_blocked(item: Outgoing, claimed_by: str) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(_ours(item.id, claimed_by))
+        .values(status=MailStatus.failed, last_error=item.blocked, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+# ---------------------------------------------------------------------------------- delivery
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_batch(app, batch: int = 50, worker_id: str | None = None) -> BatchResult:
+    """Claim one batch of due rows and deliver it; see deliver_due."""
+    claimed_by = f"{worker_id or default_worker_id()}/{secrets.token_hex(4)}"[:100]
+    result = BatchResult()
+    with app.app_context():
+        try:
+            reclaim_stale(app)
+            ids = claim(batch, claimed_by)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        if not ids:
+            return result
+        result.claimed = len(ids)
+        try:
+            items = _load(ids)
+            db.session.commit()  # end the read transaction: SQLite must not hold its lock while we talk SMTP
+        except Exception:
+            db.session.rollback()
+            raise  # the claim stays; the rows come back after the claim timeout
+        transport = transport_for(app)
+        try:
+            for index, item in enumerate(items):
+                if item.blocked:
+                    mark_blocked(item, claimed_by)
+                    result.failed += 1
+                    continue
+                try:
+                    transport.send(item, build_message(app, item))
+                except CannotConnect as exc:
+                    # The server is away: this attempt failed for every message left in the batch.
+                    for rest in items[index:]:
+                        if rest.blocked:
+                            mark_blocked(rest, claimed_by)
+                        else:
+                            mark_failed(app, rest, claimed_by, str(exc))
+                        result.failed += 1
+                    break
+                except Exception as exc:  # noqa: BLE001 - every error is recorded on its row
+                    db.session.rollback()
+                    mark_failed(app, item, claimed_by, f"{type(exc).__name__}: {exc}", permanent=_permanent(exc))
+                    result.failed += 1
+                    continue
+                mark_sent(item, claimed_by)
+                result.sent += 1
+        finally:
+            transport.close()
+    return result
+
+
+def deliver_due(app, batch: int = 50, worker_id: str | None = None) -> int:
+    """Deliver one batch of due rows (pending, next_attempt_at <= now); returns how many were sent.
+
+    Opens its own app context (its own session and transactions), so it may be called from any
+    thread without touching the caller's session. Web code does not call it - it calls wake() -
+    and no caller should hold an open write transaction meanwhile (SQLite would make us wait).
+    """
+    return deliver_batch(app, batch, worker_id).sent
+
+
+def deliver_all_due(app, batch: int = 50, worker_id: str | None = None, max_batches: int = 1000) -> int:
+    """Deliver batches until nothing is due; returns how many were sent."""
+    sent = 0
+    for _ in range(max_batches):
+        result = deliver_batch(app, batch, worker_id)
+        sent += result.sent
+        if result.claimed < batch:
+            break
+    return sent
+
+
+# ------------------------------------------------------------------------------------ wake-up
+def _redis(url: str):
+    """A Redis client for the wake-ups, or None when the redis package is not installed."""
+    if url not in _redis_clients:
+        try:
+            import redis  # optional: only used when REDIS_URL is set
+        except ImportError:
+            log.warning("outbox: REDIS_URL is set but the redis package is missing; workers poll instead")
+            _redis_clients[url] = None
+        else:
+            _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+    return _redis_clients[url]
+
+
+def wake(app=None) -> None:
+    """Tell the workers there is mail. Call it after a commit that wrote outbox rows.
+
+    Wakes the worker threads of this process at once and, with REDIS_URL, those of other
+    processes. Never raises: the workers poll anyway, a lost wake-up only costs a second.
+    """
+    _wake_event.set()
+    if app is None and has_app_context():
+        app = current_app._get_current_object()
+    url = app.config.get("REDIS_URL") if app is not None else None
+    if not url:
+        return
+    try:
+        client = _redis(url)
+        if client is not None:
+            client.lpush(setting(app, "NOTIFY_REDIS_KEY"), "1")
+    except Exception as exc:  # noqa: BLE001 - waking is best effort
+        log.debug("outbox: could not wake workers through Redis: %r", exc)
+
+
+def wait_for_wake(app, stop_event: threading.Event, timeout: float) -> None:
+    """Sleep until wake(), stop, or the poll timeout - whichever comes first.
+
+    With Redis the wait is a BLPOP on NOTIFY_REDIS_KEY, so a wake() in any process ends it."""
+    url = app.config.get("REDIS_URL")
+    client = _redis(url) if url else None
+    if client is not None:
+        try:
+            key = setting(app, "NOTIFY_REDIS_KEY")
+            if client.blpop([key], timeout=max(1, round(timeout))):
+                client.delete(key)  # one delivery round serves all queued wake-ups
+            _wake_event.clear()
+            return
+        except Exception as exc:  # noqa: BLE001 - fall back to the local event and polling
+            log.debug("outbox: Redis wait failed, polling instead: %r", exc)
+    _wake_event.wait(timeout)
+    _wake_event.clear()
+
+
+# -------------------------------------------------------------------------------- the loop
+def run_worker(app, stop_event: threading.Event | None = None, poll_seconds: float = 1.0, batch: int = 50, worker_id: str | None = None) -> None:
+    """Deliver due mail, run the daily jobs once a day, then sleep until woken or `poll_seconds`.
+
+    Runs until stop_event is set. Survives database and mail server outages: it logs and goes on.
+    """
+    from app.notify.periodic import run_due_jobs
+
+    stop = stop_event or threading.Event()
+    worker_id = worker_id or default_worker_id()
+    last_runs: dict = {}
+    log.info("outbox worker %s started (poll %.1fs)", worker_id, poll_seconds)
+    while not stop.is_set():
+        _wake_event.clear()
+        claimed = 0
+        try:
+            run_due_jobs(app, last_runs)
+            claimed = deliver_batch(app, batch, worker_id).claimed
+        except Exception:  # noqa: BLE001 - the database may be away for a moment; try again
+            log.exception("outbox worker %s: delivery round failed", worker_id)
+        if claimed >= batch or stop.is_set():
+            continue  # more may be due right now
+        wait_for_wake(app, stop, poll_seconds)
+    log.info("outbox worker %s stopped", worker_id)
+
+
+class WorkerHandle:
+    def __init__(self, thread: threading.Thread, stop_event: threading.Event):
+        self.thread, self.stop_event = thread, stop_event
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        self.stop_event.set()
+        _wake_event.set()
+        self.thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+
+def start_background_worker(app, poll_seconds: float = 1.0, batch: int = 50) -> WorkerHandle:
+    """The embedded default (`make run`): the worker loop in a daemon thread of this process.
+
+    Safe because the outbox is in the database: if the process dies, nothing is lost - the next
+    worker (this one restarted, or `flask worker`) picks the rows up. Start it in each serving
+    process after forking (not in a preloading gunicorn master); a second call returns the
+    running worker.
+    """
+    running = app.extensions.get("notify_worker")
+    if isinstance(running, WorkerHandle) and running.alive:
+        return running
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker, args=(app, stop, poll_seconds, batch), name=f"notify-worker-{os.getpid()}", daemon=True
+    )
+    handle = WorkerHandle(thread, stop)
+    app.extensions["notify_worker"] = handle
+    thread.start()
+    return handle

@@ -1,0 +1,211 @@
+"""One function per event that e-mails people. Services call them next to their audit event,
+in the same transaction; they only write outbox rows (see enqueue.py).
+
+Who hears of what (API.md): stage changes go to the report's team of both companies, review
+requests also to the OEM's quality leads, and never to the person who made the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from app import method, policy
+from app.extensions import db
+from app.models import OutboxMessage, Report, Role, Status, User, utcnow
+from app.notify.enqueue import absolute_link, clean_header, enqueue, in_mail_locale, report_link
+
+EXCERPT_MAX = 500
+
+
+def _title(code: str | None) -> str:
+    if not code or code not in method.BY_CODE:
+        return code or ""
+    return str(method.BY_CODE[code].title)
+
+
+def _prefix(report: Report) -> str:
+    return f"[{report.number}]"
+
+
+def _excerpt(text: str | None) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= EXCERPT_MAX else text[: EXCERPT_MAX - 1].rstrip() + "…"
+
+
+def _base(report: Report, actor: User | None, **extra) -> dict:
+    return {"actor": actor, "actor_name": actor.name if actor is not None else "8D Workbench", **extra}
+
+
+def oem_quality_leads(report: Report) -> list[User]:
+    """Active quality leads of the report's customer: the people who review and sign."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.company_id == report.oem_id, User.role == Role.quality_lead, User.active.is_(True)).order_by(User.id)
+        )
+    )
+
+
+def team_of(report: Report, actor: User | None) -> list[User]:
+    return policy.team_recipients(report, exclude=actor)
+
+
+# ------------------------------------------------------------------------------------ stages
+@in_mail_locale
+def stage_advanced(report: Report, actor: User, old: str, new: str, comment: str | None = None) -> list[OutboxMessage]:
+    subject = f"{_prefix(report)} {old} completed - the team now works on {new} {_title(new)}"
+    return enqueue(
+        "stage.advanced", "stage", report, team_of(report, actor), subject, "stage_advanced",
+        _base(report, actor, old=old, new=new, old_title=_title(old), new_title=_title(new), comment=comment),
+        report_link(report, new), exclude=actor,
+    )
+
+
+@in_mail_locale
+def review_requested(report: Report, actor: User, comment: str | None = None, stage: str | None = None) -> list[OutboxMessage]:
+    """The OEM's quality leads are asked to review (mandatory); the team is told it was submitted."""
+    stage = stage or report.stage
+    leads = oem_quality_leads(report)
+    context = _base(report, actor, stage=stage, stage_title=_title(stage), comment=comment)
+    link = report_link(report, stage)
+    rows = enqueue(
+        "review.requested", "review", report, leads, f"{_prefix(report)} {stage} submitted for your review",
+        "review_requested", {**context, "for_reviewer": True}, link, mandatory=True, exclude=actor,
+    )
+    lead_ids = {u.id for u in leads}
+    rows += enqueue(
+        "review.requested", "stage", report, [u for u in team_of(report, actor) if u.id not in lead_ids],
+        f"{_prefix(report)} {stage} submitted to the customer for review", "review_requested",
+        {**context, "for_reviewer": False}, link, exclude=actor,
+    )
+    return rows
+
+
+def _reviewed_stage(report: Report) -> str:
+    decided = [r for r in report.reviews if r.decided_at is not None]
+    return decided[-1].stage if decided else report.stage
+
+
+@in_mail_locale
+def review_decided(report: Report, actor: User, decision: str, comment: str | None = None, stage: str | None = None) -> list[OutboxMessage]:
+    """Call after workflow.review(). Approving D8 closes the report: that mail is report_closed's
+    (this function hands over to it, so call only this one after a review)."""
+    stage = stage or _reviewed_stage(report)
+    if decision == "approve" and report.status == Status.closed:
+        return report_closed(report, actor, comment)
+    if decision == "approve":
+        subject = f"{_prefix(report)} {stage} approved by the customer - next: {report.stage} {_title(report.stage)}"
+        event = "review.approved"
+    else:
+        subject = f"{_prefix(report)} {stage} rejected by the customer - rework from {report.stage}"
+        event = "review.rejected"
+    return enqueue(
+        event, "review", report, team_of(report, actor), subject, "review_decided",
+        _base(report, actor, decision=decision, stage=stage, stage_title=_title(stage), now_stage=report.stage,
+              now_title=_title(report.stage), comment=comment),
+        report_link(report, report.stage), mandatory=True, exclude=actor,
+    )
+
+
+@in_mail_locale
+def report_closed(report: Report, actor: User, comment: str | None = None) -> list[OutboxMessage]:
+    subject = f"{_prefix(report)} Closed - closure signed by {actor.name}"
+    return enqueue(
+        "report.closed", "review", report, team_of(report, actor), subject, "report_closed",
+        _base(report, actor, comment=comment, closed_at=report.closed_at or utcnow()),
+        report_link(report, "D8"), mandatory=True, exclude=actor,
+    )
+
+
+@in_mail_locale
+def report_returned(report: Report, actor: User, to: str, comment: str | None = None, old: str | None = None) -> list[OutboxMessage]:
+    subject = f"{_prefix(report)} Sent back to {to} {_title(to)}"
+    return enqueue(
+        "stage.returned", "stage", report, team_of(report, actor), subject, "report_returned",
+        _base(report, actor, to=to, to_title=_title(to), old=old, comment=comment),
+        report_link(report, to), exclude=actor,
+    )
+
+
+@in_mail_locale
+def report_reopened(report: Report, actor: User, comment: str | None = None) -> list[OutboxMessage]:
+    subject = f"{_prefix(report)} Reopened at {report.stage} (revision {report.revision})"
+    return enqueue(
+        "report.reopened", "stage", report, team_of(report, actor), subject, "report_reopened",
+        _base(report, actor, stage=report.stage, stage_title=_title(report.stage), comment=comment),
+        report_link(report, report.stage), exclude=actor,
+    )
+
+
+# ------------------------------------------------------------------------------ people
+@in_mail_locale
+def team_added(report: Report, actor: User | None, member_user: User, role: str | None = None) -> list[OutboxMessage]:
+    role = getattr(role, "value", role)
+    if role is None:
+        member = report.team_member(member_user)
+        role = member.role.value if member is not None else "member"
+    subject = f"{_prefix(report)} You were added to the 8D team as {role}"
+    return enqueue(
+        "team.added", "team", report, [member_user], subject, "team_added",
+        _base(report, actor, role=role), report_link(report, "D1"), exclude=actor,
+    )
+
+
+@in_mail_locale
+def mentioned(report: Report, actor: User, users: Iterable[User], discipline: str | None, excerpt: str | None) -> list[OutboxMessage]:
+    where = discipline or "a comment"
+    subject = f"{_prefix(report)} {actor.name} mentioned you in {where}"
+    return enqueue(
+        "comment.mention", "mention", report, list(users), subject, "mentioned",
+        _base(report, actor, discipline=discipline, discipline_title=_title(discipline), excerpt=_excerpt(excerpt)),
+        report_link(report, discipline), exclude=actor,
+    )
+
+
+# ----------------------------------------------------------------------------- actions
+def _due(value: dt.date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+@in_mail_locale
+def action_assigned(
+    report: Report, actor: User | None, owner: User, action_title: str, link: str | None = None,
+    due_date: dt.date | str | None = None, kind: str | None = None,
+) -> list[OutboxMessage]:
+    subject = f"{_prefix(report)} Action assigned to you: {clean_header(action_title, 200)}"
+    return enqueue(
+        "action.assigned", "assignment", report, [owner], subject, "action_assigned",
+        _base(report, actor, action_title=action_title, due_date=_due(due_date), kind=kind),
+        absolute_link(link or "/actions/mine"), mandatory=True, exclude=actor,
+    )
+
+
+@in_mail_locale
+def action_due(
+    report: Report, owner: User, action_id: int, action_title: str, due_date: dt.date | str,
+    today: dt.date | None = None, link: str | None = None,
+) -> list[OutboxMessage]:
+    """Reminder that an action falls due; one per action and day however often the job runs."""
+    today = today or utcnow().date()
+    subject = f"{_prefix(report)} Action due {_due(due_date)}: {clean_header(action_title, 200)}"
+    return enqueue(
+        "action.due", "reminder", report, [owner], subject, "action_due",
+        _base(report, None, action_title=action_title, due_date=_due(due_date), overdue=False),
+        absolute_link(link or "/actions/mine"), dedupe_key=f"due:{action_id}:{today.isoformat()}",
+    )
+
+
+@in_mail_locale
+def action_overdue(
+    report: Report, owner: User, action_id: int, action_title: str, due_date: dt.date | str,
+    today: dt.date | None = None, link: str | None = None,
+) -> list[OutboxMessage]:
+    today = today or utcnow().date()
+    subject = f"{_prefix(report)} Action overdue since {_due(due_date)}: {clean_header(action_title, 200)}"
+    return enqueue(
+        "action.overdue", "reminder", report, [owner], subject, "action_due",
+        _base(report, None, action_title=action_title, due_date=_due(due_date), overdue=True),
+        absolute_link(link or "/actions/mine"), dedupe_key=f"overdue:{action_id}:{today.isoformat()}",
+    )
