@@ -3,15 +3,17 @@ deactivation and password reset)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import policy
 from app.errors import DomainError
 from app.extensions import db
-from app.models import AuditEvent, Company, User
+from app.models import AuditEvent, Company, MailStatus, OutboxMessage, User, utcnow
+from app.notify.settings import mail_dir
+from app.services import audit
 from app.services import accounts
 from app.web.admin import bp
 from app.web.admin.forms import CompanyForm, PasswordResetForm, UserEditForm, UserForm
@@ -111,3 +113,30 @@ def user_password(user_id: int):
 def audit_log():
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.report_id.is_(None)).order_by(AuditEvent.id.desc()).limit(200)).all()
     return render_template("admin/audit.html", events=events)
+
+
+@bp.route("/notifications")
+def notifications():
+    """The outbox: status, attempts, last error; failed ones can be sent again."""
+    status = request.args.get("status", "")
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(300)
+    if status in {s.value for s in MailStatus}:
+        stmt = stmt.where(OutboxMessage.status == MailStatus(status))
+    rows = db.session.scalars(stmt).all()
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return render_template("admin/notifications.html", rows=rows, counts={k.value if hasattr(k, "value") else k: v for k, v in counts.items()},
+                           status=status, mail_dir=None if current_app.config.get("SMTP_HOST") else mail_dir(current_app))
+
+
+@bp.route("/notifications/<int:message_id>/resend", methods=["POST"])
+def notification_resend(message_id: int):
+    from flask_wtf.csrf import validate_csrf
+
+    validate_csrf(request.form.get("csrf_token"))
+    row = db.session.get(OutboxMessage, message_id) or abort(404)
+    row.status, row.attempts, row.next_attempt_at, row.last_error = MailStatus.pending, 0, utcnow(), None
+    row.claimed_at = row.claimed_by = None
+    audit.record("notification.resent", current_user, changes={"message": [row.id, row.id], "to": [row.to_email, row.to_email]})
+    db.session.commit()
+    flash(_("Message #%(id)s will be sent again.", id=row.id), "success")
+    return redirect(url_for("admin.notifications", status=request.args.get("status", "")))

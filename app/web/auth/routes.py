@@ -74,10 +74,28 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/account")
+@bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    return render_template("auth/account.html")
+    from app.errors import Invalid
+    from app.notify import MANDATORY_CATEGORIES
+    from app.services import preferences as prefs
+
+    errors: dict = {}
+    if request.method == "POST":
+        from flask_wtf.csrf import validate_csrf
+
+        validate_csrf(request.form.get("csrf_token"))
+        try:
+            prefs.set_preferences(current_user, {c: request.form.get(f"mode.{c}", "immediate") for c in prefs.CATEGORY_LABELS})
+            db.session.commit()
+            flash(_("Your notification settings were saved."), "success")
+            return redirect(url_for("auth.account"))
+        except Invalid as exc:
+            db.session.rollback()
+            errors = exc.fields
+    return render_template("auth/account.html", prefs=prefs.preferences(current_user), labels=prefs.CATEGORY_LABELS,
+                           mandatory=MANDATORY_CATEGORIES, errors=errors), (422 if errors else 200)
 
 
 @bp.route("/healthz")
