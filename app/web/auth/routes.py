@@ -103,3 +103,51 @@ def account():
 def healthz():
     """Liveness for load balancers (and the benchmarks' hello-world baseline)."""
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    from app.services import password_reset
+
+    sent = False
+    if request.method == "POST":
+        from flask_wtf.csrf import validate_csrf
+
+        validate_csrf(request.form.get("csrf_token"))
+        email = (request.form.get("email") or "").strip()[:320]
+        password_reset.request_reset(email)
+        db.session.commit()
+        security_log.event("password_reset_requested", email=email)
+        sent = True
+    return render_template("auth/forgot.html", sent=sent)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password(token: str):
+    from app.errors import Invalid
+    from app.services import password_reset
+
+    user = password_reset.user_for_token(token[:500])
+    if user is None:
+        return render_template("auth/reset.html", invalid=True, errors={}), 400
+    errors: dict = {}
+    if request.method == "POST":
+        from flask_wtf.csrf import validate_csrf
+
+        validate_csrf(request.form.get("csrf_token"))
+        password = request.form.get("password", "")
+        if password != request.form.get("confirm", ""):
+            errors["confirm"] = _("The two passwords differ.")
+        else:
+            try:
+                accounts.set_password(user, user, password)
+                db.session.commit()
+                security_log.event("password_reset", user=user)
+                flash(_("Your password was changed. Sign in with the new one."), "success")
+                return redirect(url_for("auth.login"))
+            except Invalid as exc:
+                db.session.rollback()
+                errors = exc.fields
+    return render_template("auth/reset.html", invalid=False, errors=errors), (422 if errors else 200)
