@@ -57,6 +57,9 @@ class Config:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = _env_int("SESSION_HOURS", 12) * 3600  # absolute timeout
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 60)
+    # Only send the cookie when the session changed: overlapping requests (live polls, static
+    # files) must not overwrite a newer session, e.g. one holding a flash message.
+    SESSION_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     # API tokens.

@@ -129,8 +129,8 @@ def can_view_history(user, report: Report) -> bool:
 
 
 def may_join_team(candidate: User, report: Report) -> bool:
-    """Only users of the report's two companies can join its team."""
-    return candidate.active and candidate.company_id in (report.oem_id, report.supplier_id)
+    """Only users of the report's two companies can join its team (administrators do not)."""
+    return candidate.active and candidate.role != Role.admin and candidate.company_id in (report.oem_id, report.supplier_id)
 
 
 # ------------------------------------------------------------------------------ administration
@@ -154,7 +154,8 @@ def pickable_companies_clause(user):
 def listable_users_clause(user, report: Report | None = None):
     """Users the caller may put on a team (or, with a report, on that report's team)."""
     if report is not None:
-        return User.company_id.in_([report.oem_id, report.supplier_id]) & User.active.is_(True)
+        # Administrators run the tool, they do not work reports.
+        return User.company_id.in_([report.oem_id, report.supplier_id]) & User.active.is_(True) & (User.role != Role.admin)
     if not _usable(user):
         return false()
     company_ids = select(Company.id).where(pickable_companies_clause(user))

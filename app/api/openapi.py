@@ -429,13 +429,14 @@ def schemas() -> dict:
         },
         required=["base_version"],
     )
-    s["Advance"] = obj({"comment": nullable(string())}, required=[])
+    s["Advance"] = obj({"comment": nullable(string()), "stage": nullable(CODE)}, required=[])
     s["ReviewDecision"] = obj(
         {
             "decision": string(enum=["approve", "reject"]),
             "comment": nullable(string("required to reject")),
             "password": string("the caller's password, required to approve (the signature)"),
             "return_to": nullable(CODE),
+            "stage": nullable(CODE),
         },
         required=["decision"],
     )

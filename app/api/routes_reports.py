@@ -132,7 +132,7 @@ def gate(report_id: int):
 def advance(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body(required=False)
-    workflow.advance(current_user, report, data.get("comment"))
+    workflow.advance(current_user, report, data.get("comment"), data.get("stage"))
     db.session.commit()
     return jsonify(report_json(_fresh(report_id)))
 
@@ -141,7 +141,7 @@ def advance(report_id: int):
 def review(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
-    workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"))
+    workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"), data.get("stage"))
     db.session.commit()
     return jsonify(report_json(_fresh(report_id)))
 

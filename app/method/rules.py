@@ -55,6 +55,15 @@ class GateContext:
     # Tracked actions: {"kind","title","status","location","cause","cause_ref","removed"}
     actions: list[dict[str, Any]] = field(default_factory=list)
 
+    status: str = "open"
+    stage: str = "D0"
+
+    def open_at(self, code: str) -> bool:
+        """Is the team still due to deliver `code`? Not once closed, not for done disciplines."""
+        from app.method.definition import CODES
+
+        return self.status == "open" and CODES.index(code) >= CODES.index(self.stage)
+
     def tracked(self, kind: str) -> list[dict[str, Any]]:
         return [a for a in self.actions if a["kind"] == kind and a["status"] != "cancelled"]
 
@@ -149,9 +158,10 @@ def rules_d2(ctx: GateContext, out: list[Finding]) -> None:
         if not any(r.get("dimension") == dim and not is_blank(r.get("is")) and not is_blank(r.get("is_not")) for r in rows):
             out.append(Finding(BLOCK, _("D2: Is / Is-Not needs both sides for \"%(dim)s\".", dim=label)))
     asked = {r.get("question") for r in v.get("w5h2") or [] if not is_blank(r.get("answer"))}
-    missing = [q for q in ("who", "what", "where", "when", "why", "how", "how_many") if q not in asked]
+    question = BY_CODE["D2"].field("w5h2").column("question")
+    missing = [question.choice_label(q) for q in ("who", "what", "where", "when", "why", "how", "how_many") if q not in asked]
     if missing:
-        out.append(Finding(BLOCK, _("D2: 5W2H is not answered for: %(q)s.", q=", ".join(missing))))
+        out.append(Finding(BLOCK, _("D2: 5W2H is not answered for: %(q)s", q=" ".join(missing))))
     qc, qd = ctx.header.get("qty_complained"), ctx.header.get("qty_delivered")
     if isinstance(qc, (int, float)) and isinstance(qd, (int, float)) and qc > qd:
         out.append(Finding(BLOCK, _("D2: the quantity complained cannot exceed the quantity delivered.")))
@@ -362,7 +372,7 @@ RULES: dict[str, Callable[[GateContext, list[Finding]], None]] = {
 def check_discipline(ctx: GateContext, code: str) -> list[Finding]:
     out: list[Finding] = []
     RULES[code](ctx, out)
-    due = parse_date(ctx.due.get(code)) if ctx.due else None
+    due = parse_date(ctx.due.get(code)) if ctx.due and ctx.open_at(code) else None
     if due and (ctx.today or dt.date.today()) > due:
         out.append(Finding(WARN, _("%(d)s: past its due date (%(due)s).", d=code, due=due.isoformat())))
     return out

@@ -118,7 +118,7 @@ def create_report(actor: User, data: Any) -> Report:
     for code in method.CODES:
         db.session.add(DisciplineEntry(report_id=report.id, code=code, version=0, values={}, field_versions={}))
         db.session.add(DisciplineRevision(report_id=report.id, code=code, version=0, values={}, created_by_id=actor.id))
-    db.session.add(TeamMember(report_id=report.id, user_id=actor.id, role=TeamRole.champion, function="Champion"))
+    db.session.add(TeamMember(report_id=report.id, user_id=actor.id, role=TeamRole.champion))
     audit.record("report.created", actor, report, changes={"number": [None, number], **{k: [None, v] for k, v in header_values(report).items() if v not in (None, [], "")}})
     audit.record("team.added", actor, report, discipline="D1", changes={"member": [None, actor.email], "role": [None, "champion"]})
     db.session.flush()
@@ -250,6 +250,8 @@ def gate_context(report: Report) -> method.GateContext:
         due=report.due or {},
         today=utcnow().date(),
         actions=action_facts(report),
+        status=report.status.value,
+        stage=report.stage,
     )
 
 

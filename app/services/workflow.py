@@ -98,9 +98,17 @@ def content_hash(report: Report) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def advance(actor: User, report: Report, comment: Any = None) -> Report:
+def _expect_stage(report: Report, expected: Any) -> None:
+    """A client that says which stage it acts on never advances or decides a later one by accident."""
+    if expected not in (None, "") and expected != report.stage:
+        raise Conflict(_("The report is at %(stage)s now, not %(expected)s; reload it first.", stage=report.stage, expected=str(expected)[:4]),
+                       {"rule": "stage_changed", "stage": report.stage})
+
+
+def advance(actor: User, report: Report, comment: Any = None, expected_stage: Any = None) -> Report:
     if not policy.can_advance(actor, report):
         raise Forbidden(_("Only the team leader or the champion can advance the report."))
+    _expect_stage(report, expected_stage)
     comment = _comment(comment, required=False)
     if report.status == Status.in_review:
         raise Conflict(_("The report is waiting for the customer's review of %(d)s.", d=report.stage), {"rule": "in_review"})
@@ -128,9 +136,10 @@ def meaning_for(stage: str) -> str:
     return "closure approved" if stage == "D8" else f"{stage} approved"
 
 
-def review(actor: User, report: Report, decision: Any, comment: Any, password: Any = None, return_to: Any = None) -> Report:
+def review(actor: User, report: Report, decision: Any, comment: Any, password: Any = None, return_to: Any = None, expected_stage: Any = None) -> Report:
     if not policy.can_review(actor, report):
         raise Forbidden(_("Only a quality lead of the customer (OEM) can review this report."))
+    _expect_stage(report, expected_stage)
     if report.status != Status.in_review:
         raise Conflict(_("There is nothing to review: the report is not waiting for a decision."), {"rule": "not_in_review"})
     if decision not in ("approve", "reject"):

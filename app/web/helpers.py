@@ -16,6 +16,25 @@ from app.models import Status
 STATUS_LABELS = {"open": "Open", "in_review": "In review", "closed": "Closed"}
 
 
+def _labels():
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        "report.created": _l("opened the report"), "report.header_updated": _l("edited the complaint"),
+        "discipline.updated": _l("edited"), "stage.advanced": _l("completed and moved on"), "stage.returned": _l("sent back"),
+        "review.requested": _l("submitted for customer review"), "review.approved": _l("approved and signed"),
+        "review.rejected": _l("rejected"), "review.withdrawn": _l("customer acceptance withdrawn"), "report.reopened": _l("reopened"),
+        "signature.failed": _l("signature refused (wrong password)"), "team.added": _l("added to the team"),
+        "team.changed": _l("changed a team role"), "team.removed": _l("removed from the team"), "comment.added": _l("commented"),
+        "comment.edited": _l("edited a comment"), "comment.withdrawn": _l("withdrew a comment"), "action.created": _l("added an action"),
+        "action.updated": _l("updated an action"), "evidence.uploaded": _l("added evidence"), "evidence.withdrawn": _l("withdrew evidence"),
+        "evidence.purged": _l("purged an evidence file"),
+    }
+
+
+EVENT_LABELS = _labels()
+
+
 def register(app) -> None:
     from flask_babel import gettext, lazy_gettext
 
@@ -28,6 +47,10 @@ def register(app) -> None:
             "csp_nonce": lambda: getattr(g, "csp_nonce", ""),
             "status_label": lambda s: gettext({"open": "Open", "in_review": "In review", "closed": "Closed"}.get(getattr(s, "value", s), str(s))),
         }
+
+    @app.template_filter("event_label")
+    def _event_label(action: str) -> str:
+        return str(EVENT_LABELS.get(action, action))
 
     @app.template_filter("dict_without")
     def _dict_without(value: dict, *keys):

@@ -48,15 +48,6 @@ def _report_for_update(report_id: int) -> Report:
     return report_service.get_visible_report(current_user, report_id, for_update=True)
 
 
-def _flash_error(exc: DomainError) -> None:
-    flash(exc.message, "danger")
-    for item in exc.details.get("missing", []):
-        flash(item, "warning")
-    for field, msg in (exc.details.get("fields") or {}).items():
-        if isinstance(msg, str):
-            flash(f"{field}: {msg}", "warning")
-
-
 def report_list_query(user, args):
     stmt = select(Report).where(policy.visible_reports_clause(user))
     status = args.get("status", "")
@@ -174,7 +165,7 @@ def discipline_fragment(report: Report, code: str, entry, values: dict, errors: 
     return html
 
 
-def _workspace(report: Report, code: str | None, *, values=None, errors=None, status=200, header_errors=None, header_values=None):
+def _workspace(report: Report, code: str | None, *, values=None, errors=None, status=200, header_errors=None, header_values=None, show_gate=False):
     code = code if code in method.CODES else report.stage
     findings = report_service.findings(report)
     entry = report.discipline(code)
@@ -227,6 +218,7 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             eligible=eligible,
             last_events=last_events,
             frozen=policy.report_is_frozen(report, code),
+            show_gate=show_gate and report.status == Status.open,
             comments=comments,
             attachments=db.session.scalars(
                 select(Attachment).where(Attachment.report_id == report.id, Attachment.discipline == code).order_by(Attachment.id)
@@ -244,7 +236,7 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
 @login_required
 def detail(report_id: int):
     report = _report(report_id)
-    return _workspace(report, request.args.get("d"))
+    return _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
 
 
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["POST"])
@@ -363,27 +355,26 @@ def _workflow_step(report_id: int, form_cls, step, success: str):
             for msg in msgs:
                 flash(f"{getattr(form, field).label.text}: {msg}" if hasattr(form, field) else msg, "danger")
         return redirect(url_for("reports.detail", report_id=report.id))
+    expected = request.form.get("stage")
+    if expected and expected != report.stage:
+        flash(_("The report moved on to %(stage)s meanwhile; check it before you decide.", stage=report.stage), "warning")
+        return redirect(url_for("reports.detail", report_id=report.id))
     try:
         step(report, form)
         db.session.commit()
         flash(success, "success")
-    except GateNotMet as exc:
+    except GateNotMet:
         db.session.rollback()
-        return _gate_page(report, exc)
+        flash(_("%(code)s cannot be completed yet; the list shows what is missing.", code=report.stage), "danger")
+        return redirect(url_for("reports.detail", report_id=report.id, d=report.stage, gate=1))
     except DomainError as exc:
-        if getattr(exc, "record", None):
-            raise  # the error handler keeps the record of a failed signature
         db.session.rollback()
-        _flash_error(exc)
+        record = getattr(exc, "record", None)
+        if callable(record):  # a failed signature attempt is kept, the user stays on the report
+            record()
+            db.session.commit()
+        flash(exc.message, "danger")
     return redirect(url_for("reports.detail", report_id=report.id))
-
-
-def _gate_page(report: Report, exc: GateNotMet):
-    db.session.expire_all()
-    report = _report(report.id)
-    flash(_("%(code)s cannot be completed yet. What is missing:", code=report.stage), "danger")
-    page, _status = _workspace(report, report.stage)
-    return page.replace("<!--gate-missing-->", render_template("reports/_missing.html", missing=exc.missing)), 409
 
 
 @bp.route("/reports/<int:report_id>/advance", methods=["POST"])

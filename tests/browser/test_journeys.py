@@ -1,0 +1,381 @@
+"""Journeys through the real pages, in Chromium, the way the people of the README work:
+
+a. an OEM engineer opens a complaint;
+b. the supplier's team leader builds the team of both companies on D1 and passes its gate;
+c. supplier and OEM engineers edit one discipline at the same time (merge, then a conflict);
+d. advancing with holes in the report lists exactly what is missing;
+e. the OEM quality lead rejects (comment required), then approves with the password; approving
+   D8 closes the report with the signature shown.
+
+The state a journey starts from is arranged through the JSON API (or is the demo data); the
+journey itself only clicks, types and reads what a person sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+
+from tests.browser.support import (
+    CELLTECH,
+    DEMO_PASSWORD,
+    JANA,
+    LUKAS,
+    MIA,
+    PETRA,
+    THOMAS,
+    VOLTA,
+    example,
+    header,
+    starts,
+    walk_to_review_of,
+)
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # conftest.py skips (or fails) every journey and says why
+    expect = None
+
+UTC_TIME = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC"
+
+
+def unique(title: str) -> str:
+    return f"{title} [{uuid.uuid4().hex[:6]}]"
+
+
+def flash(page, text: str | re.Pattern):
+    return page.get_by_role("status").get_by_text(text)
+
+
+def status_badge(page, text: str):
+    return page.get_by_text(text, exact=True)
+
+
+def table_cell(page, legend: str, row: int, column: str):
+    """The control in a method table's cell, found by the table's legend and the column's header.
+    (The cells' own aria-labels are broken - see test_table_cells_have_accessible_names.)"""
+    group = page.get_by_role("group", name=starts(legend))
+    headers = [h.replace("*", "").strip() for h in group.locator("thead th").all_inner_texts()]
+    return group.locator("tbody tr").nth(row).locator("td").nth(headers.index(column)).locator("input, textarea, select")
+
+
+def discipline_link(page, code: str):
+    return page.get_by_role("navigation", name="8D disciplines").get_by_role("link", name=re.compile(rf"^{code}\b"))
+
+
+# --------------------------------------------------------------------------------------------- a
+@pytest.mark.browser
+def test_oem_engineer_opens_a_complaint_and_lands_on_the_report(open_as):
+    title = unique("Cracked cell-tab laser welds on module BM-12S")
+    detected = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    page = open_as(JANA)
+
+    page.get_by_role("link", name="New report").click()
+    expect(page.get_by_role("heading", name="Open a new 8D report")).to_be_visible()
+    # the OEM engineer's own company is the customer already; she chooses the supplier
+    expect(page.get_by_label("Customer (OEM)").locator("option:checked")).to_have_text(VOLTA)
+    page.get_by_role("combobox", name="Supplier", exact=True).select_option(label=CELLTECH)
+    page.get_by_label(starts("Title")).fill(title)
+    page.get_by_label(starts("Customer complaint reference")).fill("VM-QN-2026-20001")
+    page.get_by_label(starts("Customer plant")).fill("Volta Motors pack plant Zwickau")
+    page.get_by_label(starts("Supplier plant")).fill("CellTech Modules Dresden, line M1")
+    page.get_by_label(starts("Part number")).fill("BM-12S-4471")
+    page.get_by_label(starts("Part name")).fill("48 V battery module, 12 cells")
+    table_cell(page, "Affected lots / batches / serial numbers", 0, "Lot or serial").fill("2611-07")
+    table_cell(page, "Affected lots / batches / serial numbers", 0, "Quantity").fill("1200")
+    page.get_by_label(starts("Date of detection")).fill(detected)
+    page.get_by_label(starts("Detected at")).select_option(label="End-of-line test")
+    page.get_by_label(starts("Complaint type")).select_option(label="Safety")
+    page.get_by_label(starts("Severity")).select_option(label="Critical")
+    page.get_by_label(starts("Quantity complained")).fill("37")
+    page.get_by_label(starts("Quantity delivered")).fill("1200")
+    page.get_by_label(starts("Repeat failure")).select_option(label="No")
+    page.get_by_role("button", name="Open report").click()
+
+    # the report page: number and title, both companies, the header as entered, D0 current
+    expect(page).to_have_url(re.compile(r"/reports/\d+$"))
+    expect(flash(page, re.compile(r"Report 8D-\d{4}-\d{4} opened\."))).to_be_visible()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text(title)
+    expect(heading).to_contain_text(re.compile(r"8D-\d{4}-\d{4}"))
+    expect(page.get_by_text(f"Customer: {VOLTA}")).to_be_visible()
+    expect(page.get_by_text(f"Supplier: {CELLTECH}")).to_be_visible()
+    expect(status_badge(page, "Open · D0")).to_be_visible()
+    expect(page.get_by_role("heading", name="D0 · Prepare and emergency response")).to_be_visible()
+    expect(page.get_by_label(starts("Customer plant"))).to_have_value("Volta Motors pack plant Zwickau")
+    expect(page.get_by_label(starts("Date of detection"))).to_have_value(detected)
+    expect(page.get_by_label(starts("Severity")).locator("option:checked")).to_have_text("Critical")
+    expect(table_cell(page, "Affected lots / batches / serial numbers", 0, "Lot or serial")).to_have_value("2611-07")
+
+    # she opened it, so she is its champion (D1's team table)
+    discipline_link(page, "D1").click()
+    row = page.locator("#team-table tbody tr").filter(has_text="Jana Weber")
+    expect(row).to_contain_text(VOLTA)
+    expect(page.get_by_label("Role of Jana Weber").locator("option:checked")).to_have_text("Champion")
+
+    # and the report is on her dashboard
+    page.get_by_role("link", name="Reports", exact=True).click()
+    expect(page.get_by_role("row").filter(has_text=title)).to_contain_text(CELLTECH)
+
+
+# --------------------------------------------------------------------------------------------- b
+@pytest.mark.browser
+def test_supplier_leader_builds_the_team_of_both_companies_and_passes_the_d1_gate(open_as, api):
+    jana, lukas = api(JANA), api(LUKAS)
+    rid = jana.open_report(unique("Cooling plate porosity at the inlet braze"), **header())["id"]
+    jana.add_member(rid, lukas.id, "leader", "Supplier quality engineer")
+    jana.save(rid, "D0", example("D0"))
+    assert jana.advance(rid)["stage"] == "D1"
+    jana.change_member(rid, jana.id, role="member", function="Customer SQE")  # the team still lacks a champion
+
+    page = open_as(LUKAS)
+    page.goto(f"/reports/{rid}")
+    expect(page.get_by_role("heading", name="D1 · Team")).to_be_visible()
+    checks = page.get_by_role("complementary").locator(".card").filter(has=page.get_by_role("heading", name="Completion check of D1"))
+    expect(checks).to_contain_text("D1: the team needs exactly one champion (now 0).")
+
+    for person, role, function in (("Mia Schulz", "Member", "Brazing process"), ("Petra Vogel", "Champion", "Quality manager")):
+        page.get_by_label("Filter people").fill(person.split()[0])
+        expect(page.get_by_label("Add a person (type to search by name or e-mail)").locator("option:checked")).to_contain_text(person)
+        page.get_by_label("Role on this report").select_option(label=role)
+        page.get_by_label("Function", exact=True).fill(function)
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(flash(page, "Team member added.")).to_be_visible()
+
+    # the team table: both companies, functions and roles
+    rows = page.locator("#team-table tbody tr")
+    expect(rows).to_have_count(4)
+    expected = {
+        "Jana Weber": (VOLTA, "customer", "Customer SQE", "Member"),
+        "Lukas Brandt": (CELLTECH, "supplier", "Supplier quality engineer", "Team leader"),
+        "Mia Schulz": (CELLTECH, "supplier", "Brazing process", "Member"),
+        "Petra Vogel": (CELLTECH, "supplier", "Quality manager", "Champion"),
+    }
+    for name, (company, side, function, role) in expected.items():
+        row = rows.filter(has_text=name)
+        expect(row.get_by_role("cell").nth(1)).to_contain_text(company)
+        expect(row.get_by_role("cell").nth(1)).to_contain_text(side)
+        expect(row.get_by_role("cell").nth(2)).to_have_text(function)
+        expect(page.get_by_label(f"Role of {name}").locator("option:checked")).to_have_text(role)
+
+    # the D1 gate holds: nothing blocks any more (warnings, e.g. on due dates, may stay) ...
+    expect(checks.locator(".finding-block")).to_have_count(0)
+    expect(checks).not_to_contain_text("champion")
+    # ... and the team moves on to D2
+    page.get_by_role("button", name="Advance to D2").click()
+    expect(flash(page, "The report moved on.")).to_be_visible()
+    expect(status_badge(page, "Open · D2")).to_be_visible()
+    expect(page.get_by_text("working on D2.")).to_be_visible()
+
+
+# --------------------------------------------------------------------------------------------- c
+@pytest.mark.browser
+def test_supplier_and_oem_edit_at_the_same_time_merge_and_resolve_a_conflict(open_as, api):
+    jana, lukas = api(JANA), api(LUKAS)
+    rid = jana.open_report(unique("Busbar weld spatter"), **header())["id"]
+    jana.add_member(rid, lukas.id, "leader")
+
+    supplier = open_as(LUKAS)
+    oem = open_as(JANA)
+    for page in (supplier, oem):
+        page.goto(f"/reports/{rid}?d=D2")  # D2 may be worked on ahead of the stage
+        expect(page.get_by_text("Version 0", exact=True)).to_be_visible()
+
+    # different fields, both typed from version 0 at the same time: merged, nothing lost
+    supplier.get_by_label(starts("Supplier's description")).fill("CT scan: spatter on 3 of 5 returned busbars, weld seam 2.")
+    oem.get_by_label(starts("Customer's description")).fill("Pack line 2 found spatter during HV isolation test, 5 packs blocked.")
+    supplier.get_by_role("button", name="Save D2").click()
+    expect(flash(supplier, "D2 saved (version 1).")).to_be_visible()
+    # her page notices his save and keeps what she typed
+    expect(oem.locator("#live-banner")).to_contain_text("updated by Lukas Brandt")
+    expect(oem.locator("#live-banner")).to_contain_text("your unsaved changes are kept")
+    oem.get_by_role("button", name="Save D2").click()
+    expect(flash(oem, "D2 saved (version 2).")).to_be_visible()
+    supplier.reload()
+    for page in (supplier, oem):
+        expect(page.get_by_label(starts("Supplier's description"))).to_have_value("CT scan: spatter on 3 of 5 returned busbars, weld seam 2.")
+        expect(page.get_by_label(starts("Customer's description"))).to_have_value("Pack line 2 found spatter during HV isolation test, 5 packs blocked.")
+
+    # the same fields, both typed from version 2: the second to save sees the conflict
+    supplier.get_by_label(starts("Problem statement")).fill("5 of 4,800 busbars (1,042 ppm) with weld spatter on seam 2.")
+    supplier.get_by_label(starts("Preliminary risk assessment")).fill("Medium: spatter may bridge HV insulation.")
+    oem.get_by_label(starts("Problem statement")).fill("Weld spatter on busbar seam 2, lot 2611-04, found at HV test.")
+    oem.get_by_label(starts("Preliminary risk assessment")).fill("High: HV insulation fault possible, containment within 24 h.")
+    supplier.get_by_role("button", name="Save D2").click()
+    expect(flash(supplier, "D2 saved (version 3).")).to_be_visible()
+    oem.get_by_role("button", name="Save D2").click()
+
+    expect(oem.get_by_role("heading", name="Someone else changed D2 while you were editing")).to_be_visible()
+    statement = oem.get_by_role("group", name=starts("Problem statement"))
+    risk = oem.get_by_role("group", name=starts("Preliminary risk assessment"))
+    column = lambda group, title: group.locator("div").filter(has=oem.get_by_role("heading", name=title, exact=True)).last  # noqa: E731
+    expect(column(statement, "Theirs (saved now)")).to_contain_text("5 of 4,800 busbars (1,042 ppm) with weld spatter on seam 2.")
+    expect(column(statement, "Yours")).to_contain_text("Weld spatter on busbar seam 2, lot 2611-04, found at HV test.")
+    expect(column(risk, "Theirs (saved now)")).to_contain_text("Medium: spatter may bridge HV insulation.")
+    expect(column(risk, "Yours")).to_contain_text("High: HV insulation fault possible, containment within 24 h.")
+    # nothing of hers is saved yet
+    assert jana.report(rid)["disciplines"]["D2"]["fields"]["problem_statement"] == "5 of 4,800 busbars (1,042 ppm) with weld spatter on seam 2."
+
+    # the statement: the combined text, edited; the risk: hers
+    statement.get_by_label("Use the combined text below").check()
+    combined = statement.get_by_label("Combined text (edit freely)")
+    expect(combined).to_have_value(
+        "5 of 4,800 busbars (1,042 ppm) with weld spatter on seam 2.\n\nWeld spatter on busbar seam 2, lot 2611-04, found at HV test."
+    )
+    combined.fill("5 of 4,800 busbars (1,042 ppm) of lot 2611-04 with weld spatter on seam 2, found at the OEM HV test.")
+    risk.get_by_label("Keep mine").check()
+    oem.get_by_role("button", name="Save my choices").click()
+
+    expect(flash(oem, "D2 saved (version 4).")).to_be_visible()
+    supplier.reload()
+    for page in (oem, supplier):
+        expect(page.get_by_label(starts("Problem statement"))).to_have_value(
+            "5 of 4,800 busbars (1,042 ppm) of lot 2611-04 with weld spatter on seam 2, found at the OEM HV test."
+        )
+        expect(page.get_by_label(starts("Preliminary risk assessment"))).to_have_value("High: HV insulation fault possible, containment within 24 h.")
+        expect(page.get_by_label(starts("Supplier's description"))).to_have_value("CT scan: spatter on 3 of 5 returned busbars, weld seam 2.")
+        expect(page.get_by_text("Version 4", exact=False).first).to_be_visible()
+
+
+# --------------------------------------------------------------------------------------------- d
+@pytest.mark.browser
+def test_advancing_with_the_gate_not_met_lists_exactly_what_is_missing(open_as, api):
+    jana, lukas = api(JANA), api(LUKAS)
+    rid = jana.open_report(unique("Label with wrong lot number"), **header(oem_plant=None))["id"]
+    jana.add_member(rid, lukas.id, "leader")
+    jana.save(rid, "D0", {k: v for k, v in example("D0").items() if k != "symptom"})
+    missing = ['Header: "Customer plant" is required.', 'D0: "Symptom (defined and quantified)" is required.']
+    assert jana.gate_missing(rid) == missing  # the gate's own answer, for the page to match
+
+    page = open_as(LUKAS)
+    page.goto(f"/reports/{rid}")
+    page.get_by_role("button", name="Advance to D1").click()
+    expect(flash(page, "D0 cannot be completed yet; the list shows what is missing.")).to_be_visible()
+    listing = page.get_by_role("alert").filter(has=page.get_by_role("heading", name="What is missing before the report can move on"))
+    expect(listing.get_by_role("listitem")).to_have_text(missing)
+    expect(status_badge(page, "Open · D0")).to_be_visible()
+
+    # fix exactly that, from the same page, and move on
+    page.get_by_label(starts("Customer plant")).fill("Volta Motors pack plant Zwickau")
+    page.get_by_role("button", name="Save complaint header").click()
+    expect(flash(page, "Header saved.")).to_be_visible()
+    page.get_by_role("button", name="Advance to D1").click()
+    expect(listing.get_by_role("listitem")).to_have_text(missing[1:])
+    page.get_by_label(starts("Symptom (defined and quantified)")).fill(
+        "37 of 1,200 modules (3.1 %) with cracked cell-tab welds, found at the OEM end-of-line test."
+    )
+    page.get_by_role("button", name="Save D0").click()
+    expect(flash(page, "D0 saved (version 2).")).to_be_visible()
+    page.get_by_role("button", name="Advance to D1").click()
+    expect(flash(page, "The report moved on.")).to_be_visible()
+    expect(status_badge(page, "Open · D1")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="What is missing")).to_have_count(0)
+
+
+# --------------------------------------------------------------------------------------------- e
+@pytest.mark.browser
+def test_quality_lead_rejects_with_a_comment_then_approves_the_resubmission_with_the_password(open_as):
+    # the demo's coolant leak, 8D-...-0002, waits for the customer's review of D3
+    lead = open_as(THOMAS)
+    lead.get_by_role("row").filter(has_text="Coolant leak").get_by_role("link", name=re.compile(r"8D-\d{4}-0002")).click()
+    expect(status_badge(lead, "In review · D3")).to_be_visible()
+    review = lead.get_by_role("complementary").locator(".card").filter(has=lead.get_by_role("heading", name="Your review of D3"))
+
+    # a rejection needs a comment
+    review.get_by_label("Reject and send back").check()
+    review.get_by_role("button", name="Record decision").click()
+    expect(flash(lead, "A comment is required.")).to_be_visible()
+    expect(status_badge(lead, "In review · D3")).to_be_visible()
+
+    review.get_by_label("Reject and send back").check()
+    review.get_by_label("Comment (required when rejecting)").fill("Ledger: in-transit stock has no source. Add the carrier's count.")
+    review.get_by_role("button", name="Record decision").click()
+    expect(flash(lead, "Your decision was recorded.")).to_be_visible()
+    expect(status_badge(lead, "Open · D3")).to_be_visible()
+    reviews = lead.get_by_role("complementary").locator(".card").filter(has=lead.get_by_role("heading", name="Customer reviews and signatures"))
+    expect(reviews.locator(".review-entry").first).to_contain_text("rejected by Thomas Richter")
+    expect(reviews.locator(".review-entry").first).to_contain_text("Ledger: in-transit stock has no source.")
+
+    # the team sees why, and resubmits
+    team = open_as(LUKAS)
+    team.goto(lead.url)
+    expect(status_badge(team, "Open · D3")).to_be_visible()
+    expect(team.get_by_text("Ledger: in-transit stock has no source. Add the carrier's count.")).to_be_visible()
+    team.get_by_label("Comment (optional)").fill("Carrier count added: 0 modules in transit (DHL manifest 2611-11).")
+    team.get_by_role("button", name="Submit D3 for customer review").click()
+    expect(flash(team, "The report moved on.")).to_be_visible()
+    expect(status_badge(team, "In review · D3")).to_be_visible()
+    expect(team.get_by_text("Waiting for the customer: a quality lead of Volta Motors AG reviews D3.")).to_be_visible()
+
+    # the quality lead approves, signing with his password
+    lead.reload()
+    expect(review.get_by_label(re.compile(r"^Approve"))).to_be_checked()
+    review.get_by_label("Your password (electronic signature, asked for approvals)").fill(DEMO_PASSWORD)
+    review.get_by_role("button", name="Record decision").click()
+    expect(flash(lead, "Your decision was recorded.")).to_be_visible()
+    expect(status_badge(lead, "Open · D4")).to_be_visible()
+    latest = reviews.locator(".review-entry").first
+    expect(latest).to_contain_text("D3 approved")
+    expect(latest.locator(".signature")).to_have_text(re.compile(rf"Signed by Thomas Richter, {UTC_TIME}, meaning: D3 approved"))
+
+
+@pytest.mark.browser
+def test_approving_d8_closes_the_report_with_the_signature_shown(open_as, api):
+    jana, lukas, thomas = api(JANA), api(LUKAS), api(THOMAS)
+    mia, petra = api(MIA), api(PETRA)
+    title = unique("Cell-tab weld cracks, second plant")
+    rid = jana.open_report(title, **header())["id"]
+    jana.add_member(rid, lukas.id, "leader", "Supplier quality engineer")
+    jana.add_member(rid, mia.id, "member", "Laser welding")
+    jana.change_member(rid, jana.id, role="member", function="Customer SQE")
+    lukas.add_member(rid, petra.id, "champion", "Quality manager")
+    walk_to_review_of(lukas, thomas, rid, until="D8")
+
+    lead = open_as(THOMAS)
+    lead.goto(f"/reports/{rid}")
+    expect(status_badge(lead, "In review · D8")).to_be_visible()
+    review = lead.get_by_role("complementary").locator(".card").filter(has=lead.get_by_role("heading", name="Your review of D8"))
+    expect(review.get_by_label(re.compile(r"^Approve — closes the report"))).to_be_checked()
+    expect(review).to_contain_text('By approving you sign as Thomas Richter; your name, the UTC time and the meaning "closure approved" are recorded')
+
+    # a wrong password signs nothing
+    review.get_by_label("Your password (electronic signature, asked for approvals)").fill("not-my-password")
+    review.get_by_role("button", name="Record decision").click()
+    expect(lead.get_by_text("The password is not correct. The signature was not applied.")).to_be_visible()
+    assert thomas.report(rid)["status"] == "in_review"
+    # the quality lead stays on the report and can sign again at once
+    expect(status_badge(lead, "In review · D8")).to_be_visible()
+
+    review.get_by_label("Your password (electronic signature, asked for approvals)").fill(DEMO_PASSWORD)
+    review.get_by_label("Comment (required when rejecting)").fill("Closure accepted: PCAs validated over 3 lots.")
+    review.get_by_role("button", name="Record decision").click()
+    expect(flash(lead, "Your decision was recorded.")).to_be_visible()
+    expect(status_badge(lead, "Closed · D8")).to_be_visible()
+    expect(lead.get_by_text(re.compile(rf"Closed on {UTC_TIME}\. Only a customer quality lead can reopen it\."))).to_be_visible()
+    reviews = lead.get_by_role("complementary").locator(".card").filter(has=lead.get_by_role("heading", name="Customer reviews and signatures"))
+    closure = reviews.locator(".review-entry").first
+    expect(closure).to_contain_text("D8 approved")
+    expect(closure.locator(".signature")).to_have_text(re.compile(rf"^\s*Signed by Thomas Richter, {UTC_TIME}, meaning: closure approved\s*SHA-256 [0-9a-f]{{16}}…\s*$"))
+    expect(closure).to_contain_text("Closure accepted: PCAs validated over 3 lots.")
+    signature = thomas.report(rid)["signature"]
+    assert signature["signed_by"] == "Thomas Richter" and signature["meaning"] == "closure approved"
+    assert signature["signed_at"][:16].replace("T", " ") in closure.locator(".signature").inner_text()
+
+    # closed means frozen, for the team too
+    team = open_as(LUKAS)
+    team.goto(f"/reports/{rid}?d=D2")
+    expect(team.get_by_text("The report is closed; its content is frozen.")).to_be_visible()
+    expect(team.get_by_role("button", name="Save D2")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_table_cells_have_accessible_names(open_as):
+    """Screen readers name every cell of the method's tables ("Lot or serial 1")."""
+    page = open_as(JANA)
+    page.goto("/reports/new")
+    expect(page.get_by_role("heading", name="Open a new 8D report")).to_be_visible()
+    assert page.get_by_role("textbox", name="Lot or serial 1", exact=True).count() == 1
+    assert page.get_by_role("textbox", name="Quantity 1", exact=True).count() == 1
