@@ -107,8 +107,9 @@ def can_manage_team(user, report: Report) -> bool:
 
 
 def can_comment(user, report: Report) -> bool:
-    on_team = _team_role(user, report) is not None
-    return can_view(user, report) and _writer(user) and (on_team or is_oem_quality_lead(user, report))
+    # Commenting is writing: the working team (not its read-only members) and the customer's
+    # quality lead, who reviews and often asks in a comment first.
+    return can_view(user, report) and _writer(user) and (_team_role(user, report) in EDITING_ROLES or is_oem_quality_lead(user, report))
 
 
 def can_manage_actions(user, report: Report) -> bool:

@@ -2,7 +2,7 @@
 
 from app.models.accounts import ApiToken, Company, CompanyKind, LoginSession, Role, User
 from app.models.action import DISCIPLINE_OF_KIND, Action, ActionKind, ActionStatus
-from app.models.audit import AuditEvent
+from app.models.audit import AuditAnchor, AuditEvent
 from app.models.collab import Comment, Presence
 from app.models.evidence import Attachment
 from app.models.base import iso, utcnow
@@ -20,6 +20,7 @@ from app.models.report import (
 )
 
 __all__ = [
+    "AuditAnchor",
     "Action",
     "ActionKind",
     "ActionStatus",

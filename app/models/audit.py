@@ -45,6 +45,7 @@ class AuditEvent(db.Model):
             "at": self.at.isoformat(timespec="microseconds"),
             "actor_id": self.actor_id,
             "actor_name": self.actor_name,
+            "actor_company": self.actor_company,
             "action": self.action,
             "discipline": self.discipline,
             "changes": self.changes,
@@ -55,3 +56,13 @@ class AuditEvent(db.Model):
     def compute_hash(self) -> str:
         blob = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class AuditAnchor(db.Model):
+    """The newest event of every chain: cutting events off the end of a chain is detected too."""
+
+    __tablename__ = "audit_anchor"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))

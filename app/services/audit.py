@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Report, User, utcnow
+from app.models import AuditAnchor, AuditEvent, Report, User, utcnow
 from app.models.audit import GENESIS
 
 
@@ -56,6 +56,11 @@ def record(
     db.session.add(event)
     if report is not None:
         report.audit_seq = event.seq
+    anchor = db.session.get(AuditAnchor, chain)
+    if anchor is None:
+        db.session.add(AuditAnchor(chain=chain, seq=event.seq, hash=event.hash))
+    else:
+        anchor.seq, anchor.hash = event.seq, event.hash
     return event
 
 
@@ -102,6 +107,16 @@ def verify_chains() -> tuple[int, list[Break]]:
                 break
             expected_prev, expected_seq, last_id = ev.hash, ev.seq + 1, ev.id
     broken = {b.chain for b in breaks}
+    heads = dict(db.session.execute(select(AuditEvent.chain, db.func.max(AuditEvent.seq)).group_by(AuditEvent.chain)).all())
+    tails = {e.chain: e.hash for e in db.session.scalars(
+        select(AuditEvent).join(AuditAnchor, (AuditAnchor.chain == AuditEvent.chain) & (AuditAnchor.seq == AuditEvent.seq)))}
+    for anchor in db.session.scalars(select(AuditAnchor)):
+        if anchor.chain in broken:
+            continue
+        if heads.get(anchor.chain, 0) != anchor.seq or tails.get(anchor.chain) != anchor.hash:
+            breaks.append(Break(anchor.chain, heads.get(anchor.chain, 0), None,
+                                f"the trail should end at seq {anchor.seq}, it ends at {heads.get(anchor.chain, 0)} (events were cut off or replaced)"))
+            broken.add(anchor.chain)
     for report_id, audit_seq in db.session.execute(select(Report.id, Report.audit_seq)):
         chain = f"report:{report_id}"
         if chain in broken:

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from app import policy
-from app.errors import DomainError
+from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.method.definition import LOCATIONS
 from app.models import ActionKind, ActionStatus, Company, utcnow
@@ -109,6 +109,8 @@ def create(report_id: int):
         for w in action_service.warnings_for(action):
             flash(w, "warning")
     except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise  # 403 from the shared handler, not a flash
         db.session.rollback()
         flash(exc.message, "danger")
         for field, msg in (exc.details.get("fields") or {}).items():
@@ -130,6 +132,8 @@ def detail(action_id: int):
             flash(_("Action saved."), "success")
             return redirect(url_for("actions.detail", action_id=action.id))
         except DomainError as exc:
+            if isinstance(exc, Forbidden):
+                raise  # 403 from the shared handler, not a flash
             db.session.rollback()
             flash(exc.message, "danger")
             errors = exc.details.get("fields") or {}

@@ -7,7 +7,7 @@ from flask import Response, abort, current_app, flash, redirect, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.errors import DomainError
+from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.services import evidence
 from app.services import reports as report_service
@@ -35,6 +35,8 @@ def evidence_upload(report_id: int):
             db.session.commit()  # each file on its own: one refused file does not cost the others
             stored += 1
         except DomainError as exc:
+            if isinstance(exc, Forbidden):
+                raise  # 403 from the shared handler, not a flash
             db.session.rollback()
             flash(f"{f.filename}: {exc.message}", "danger")
     if stored:
@@ -59,6 +61,8 @@ def evidence_withdraw(report_id: int, attachment_id: int):
             db.session.commit()
             flash(_("Evidence withdrawn; the file and the history are kept."), "info")
         except DomainError as exc:
+            if isinstance(exc, Forbidden):
+                raise  # 403 from the shared handler, not a flash
             db.session.rollback()
             flash(exc.message, "danger")
     return redirect(url_for("reports.detail", report_id=report.id, d=att.discipline, _anchor="evidence"))
@@ -98,6 +102,8 @@ def evidence_purge(attachment_id: int):
         db.session.commit()
         flash(_("The file was purged; the record and its history remain."), "info")
     except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise  # 403 from the shared handler, not a flash
         db.session.rollback()
         flash(exc.message, "danger")
     return redirect(url_for("reports.detail", report_id=report.id, d=att.discipline, _anchor="evidence"))

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.errors import DomainError
+from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.models import AuditEvent, iso, utcnow
 from app.services import comments as comment_service
@@ -26,6 +26,8 @@ def comment_add(report_id: int):
         db.session.commit()
         flash(_("Comment added."), "success")
     except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise  # 403 from the shared handler, not a flash
         db.session.rollback()
         flash(exc.message, "danger")
     return redirect(url_for("reports.detail", report_id=report.id, d=discipline if discipline in report_service.method.CODES else None, _anchor="comments"))
@@ -42,6 +44,8 @@ def comment_edit(report_id: int, comment_id: int):
         db.session.commit()
         flash(_("Comment updated."), "success")
     except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise  # 403 from the shared handler, not a flash
         db.session.rollback()
         flash(exc.message, "danger")
     return redirect(url_for("reports.detail", report_id=report.id, d=comment.discipline, _anchor="comments"))
@@ -58,6 +62,8 @@ def comment_withdraw(report_id: int, comment_id: int):
         db.session.commit()
         flash(_("Comment withdrawn; the history keeps it."), "info")
     except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise  # 403 from the shared handler, not a flash
         db.session.rollback()
         flash(exc.message, "danger")
     return redirect(url_for("reports.detail", report_id=report.id, d=comment.discipline, _anchor="comments"))

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from app import method, policy
-from app.errors import Conflict, DomainError, GateNotMet, Invalid
+from app.errors import Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
 from app.models import utcnow
@@ -122,6 +122,8 @@ def new_report():
                 db.session.rollback()
                 errors.update(exc.fields)
             except DomainError as exc:
+                if isinstance(exc, Forbidden):
+                    raise  # 403 from the shared handler, not a flash
                 db.session.rollback()
                 errors["_"] = exc.message
     elif current_user.company.kind == CompanyKind.oem:
@@ -368,6 +370,8 @@ def _workflow_step(report_id: int, form_cls, step, success: str):
         flash(_("%(code)s cannot be completed yet; the list shows what is missing.", code=report.stage), "danger")
         return redirect(url_for("reports.detail", report_id=report.id, d=report.stage, gate=1))
     except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise  # 403 from the shared handler, not a flash
         db.session.rollback()
         record = getattr(exc, "record", None)
         if callable(record):  # a failed signature attempt is kept, the user stays on the report

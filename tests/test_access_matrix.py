@@ -1,0 +1,757 @@
+"""The access matrix: every route of the app, called by every kind of person, answers what the
+tenancy rule demands (DESIGN.md, "Tenancy and access").
+
+`ACCESS` has one entry per (endpoint, method) of `app.url_map` (HEAD, OPTIONS and `static`
+aside). The cases are generated from the URL map itself, so a route without an entry fails with
+"route X has no access rule" - nobody adds an endpoint without deciding who may call it.
+
+The world: the usual cast (`parties`) and one report of the OEM "Volta Motors" and its supplier
+"CellTech" at D1, with an action, a comment, a photo and a withdrawn photo, and this team:
+
+    Lukas Brandt (CellTech engineer)        leader     -> caller `sup_leader`
+    Petra Vogel (CellTech quality lead)     champion   -> caller `sup_champion`
+    Jana Weber (Volta engineer)             member     -> caller `oem_eng_team`
+    Vera Viewer (Volta, account viewer)     member     -> caller `viewer` (a viewer never writes,
+                                                           even with a working place on a team)
+    Mia Schulz (CellTech engineer)          viewer     -> caller `sup_team_viewer`
+
+Each case calls one route as one caller: `anon`, `admin`, `oem_ql` (Volta's quality lead, off
+the team), `oem_eng_off` (a Volta engineer off the team), `other_supplier` (an engineer of
+Nordpack, another supplier of Volta) or one of the five above. Pages are called with a browser
+session made by the real login form, the API with a bearer token. The world is built once (ten
+people signing in twice for each of ~950 cases would take minutes) and restored row by row
+before any case that follows one which changed something.
+
+State-changing requests are *valid* requests (a correct body for the report's state), so that a
+2xx answer to someone who may not do it is a broken rule and not a validation error. After every
+refused request - and after every read - the whole database must be exactly as before; after an
+allowed write it must have changed (which proves the body really was valid).
+
+Adding a route: add `("blueprint.endpoint", "METHOD"): Rule(...)` to `ACCESS`, naming who may
+call it (`who=`), the status of success (`ok=`), the report state it needs (`state=`), a valid
+body (`body=`) and values for new URL placeholders (`params=`; `<report_id>`, `<code>`,
+`<user_id>`, `<action_id>`, `<comment_id>` and `<attachment_id>` are filled by default). Refusals follow from `scope=`: anonymous callers are sent to
+/login (pages) or get 401 (API), the other supplier gets 404 for anything about the report, every
+other refused caller 403. `expect=` overrides single callers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select, text, update
+
+from app.extensions import db as _db
+from app.models import OutboxMessage, Report, Review, Status, utcnow
+from app.services import actions as action_service
+from app.services import comments as comment_service
+from app.services import evidence as evidence_service
+from app.services import password_reset
+from app.services import reports as report_service
+from app.services import team as team_service
+from tests.conftest import PASSWORD, csrf_from, login
+
+# ------------------------------------------------------------------------------------- callers
+ANON = "anon"
+ADMIN = "admin"
+OEM_QL = "oem_ql"
+OEM_ENG_TEAM = "oem_eng_team"
+OEM_ENG_OFF = "oem_eng_off"
+SUP_LEADER = "sup_leader"
+SUP_CHAMPION = "sup_champion"
+SUP_TEAM_VIEWER = "sup_team_viewer"
+OTHER = "other_supplier"
+VIEWER = "viewer"
+
+#: caller -> attribute of the `parties` fixture
+CALLERS: dict[str, str | None] = {
+    ANON: None,
+    ADMIN: "admin",
+    OEM_QL: "oem_lead",
+    OEM_ENG_TEAM: "oem_eng",
+    OEM_ENG_OFF: "oem_eng2",
+    SUP_LEADER: "sup_eng",
+    SUP_CHAMPION: "sup_lead",
+    SUP_TEAM_VIEWER: "sup_eng2",
+    OTHER: "other_eng",
+    VIEWER: "oem_viewer",
+}
+
+SIGNED_IN = frozenset(CALLERS) - {ANON}
+EVERYONE = frozenset(CALLERS)
+#: may see the report: its two companies and the administrators
+READERS = SIGNED_IN - {OTHER}
+#: a working place on the team (champion, leader, member) and an account that works reports
+EDITORS = frozenset({OEM_ENG_TEAM, SUP_LEADER, SUP_CHAMPION})
+#: team leader and champion
+STEERING = frozenset({SUP_LEADER, SUP_CHAMPION})
+TEAM_MANAGERS = STEERING | {ADMIN}
+RETURNERS = STEERING | {OEM_QL}
+#: the working team (champion, leader, members; not the read-only team role) and the OEM's
+#: quality lead - as policy.can_comment says: commenting is writing
+COMMENTERS = frozenset({OEM_ENG_TEAM, SUP_LEADER, SUP_CHAMPION, OEM_QL})
+#: account roles engineer and quality lead, whatever their company
+WRITER_ACCOUNTS = frozenset({OEM_QL, OEM_ENG_TEAM, OEM_ENG_OFF, SUP_LEADER, SUP_CHAMPION, SUP_TEAM_VIEWER, OTHER})
+
+PUBLIC, USER, REPORT, ADMIN_ONLY = "public", "user", "report", "admin"
+
+ACTION_TITLE = "Add a pull test of every 50th cell tab"
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int
+    writes: bool = False
+    location: str | None = None  # path a redirect must point to
+
+
+FORBIDDEN = Expect(403)
+NOT_FOUND = Expect(404)
+UNAUTHORIZED = Expect(401)
+TO_LOGIN = Expect(302, location="/login")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one route, and how to make a valid request of it."""
+
+    who: frozenset[str]
+    scope: str
+    ok: int = 200
+    state: str = "open"  # open (stage D1) | in_review (D3) | closed
+    body: Callable[[World, str], dict] | None = None
+    params: Callable[[World], dict] | None = None
+    location: str | None = None  # where a successful redirect goes (path); None: not /login
+    writes: bool | None = None  # does success change the database? (default: not a GET)
+    expect: dict[str, Expect] = field(default_factory=dict)
+    check: Callable[[World, str, Any], None] | None = None  # extra assertions (leaks)
+    multipart: bool = False  # API body sent as multipart/form-data (uploads) instead of JSON
+    stub: Callable[[pytest.MonkeyPatch], None] | None = None  # replaces slow work that is tested elsewhere
+
+    def expected(self, caller: str, method: str, page: bool) -> Expect:
+        if caller in self.expect:
+            return self.expect[caller]
+        if caller in self.who:
+            writes = (method != "GET") if self.writes is None else self.writes
+            return Expect(self.ok, writes, self.location)
+        if caller == ANON:
+            return TO_LOGIN if page else UNAUTHORIZED
+        if self.scope == REPORT and caller not in READERS:
+            return NOT_FOUND
+        return FORBIDDEN
+
+
+def _same(expect: Expect, callers) -> dict[str, Expect]:
+    return {c: expect for c in callers}
+
+
+# ------------------------------------------------------------------------------ request bodies
+NEW_PASSWORD = "another-long-password-8d"
+
+
+def _new_report_api(w: World, caller: str) -> dict:
+    return {"title": "Leaking coolant inlet", "oem_id": w.oem_id, "supplier_id": w.supplier_of(caller), "part_number": "BM-16S-5520"}
+
+
+def _new_report_form(w: World, caller: str) -> dict:
+    return {"present": "title", "f.title": "Leaking coolant inlet", "oem_id": str(w.oem_id), "supplier_id": str(w.supplier_of(caller))}
+
+
+def _d2_patch(w: World, caller: str) -> dict:
+    return {"base_version": 0, "fields": {"problem_statement": "37 of 4,800 modules with cracked cell-tab welds"}}
+
+
+def _d2_form(w: World, caller: str) -> dict:
+    return {"base_version": "0", "present": "problem_statement", "f.problem_statement": "37 of 4,800 modules with cracked cell-tab welds"}
+
+
+def _d2_resolve(w: World, caller: str) -> dict:
+    return {"base_version": "0", "yours": json.dumps({"problem_statement": "37 modules cracked"}), "theirs": "{}", "pick.problem_statement": "yours"}
+
+
+def _signature(w: World, caller: str) -> dict:
+    return {"decision": "approve", "comment": "Containment accepted.", "password": PASSWORD}
+
+
+def _review_form(w: World, caller: str) -> dict:
+    return {"decision": "approve", "comment": "Containment accepted.", "password": PASSWORD, "return_to": ""}
+
+
+def _reopen(w: World, caller: str) -> dict:
+    return {"comment": "Recurrence at Zwickau, 2 modules", "password": PASSWORD}
+
+
+def _return(w: World, caller: str) -> dict:
+    return {"to": "D0", "comment": "The symptom is not quantified per lot."}
+
+
+def _advance(w: World, caller: str) -> dict:
+    return {"comment": "Team complete."}
+
+
+def _team_add(w: World, caller: str) -> dict:
+    return {"user_id": w.newcomer_id, "role": "member"}
+
+
+def _team_add_form(w: World, caller: str) -> dict:
+    return {"user_id": str(w.newcomer_id), "role": "member", "function": "Logistics"}
+
+
+def _login_form(w: World, caller: str) -> dict:
+    return {"email": w.email_of(caller) or w.email_of(SUP_LEADER), "password": PASSWORD}
+
+
+def _company(w: World, caller: str) -> dict:
+    return {"name": "Batterie Werk Ost", "kind": "supplier"}
+
+
+def _user(w: World, caller: str) -> dict:
+    return {"email": "neu@celltech.example", "name": "Nina Neu", "company_id": w.supplier_id, "role": "engineer", "password": NEW_PASSWORD}
+
+
+def _user_edit_form(w: World, caller: str) -> dict:
+    return {"name": "Mia Schulz-Berg", "role": "engineer", "active": "y"}
+
+
+def png(colour=(200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _no_weasyprint(monkeypatch) -> None:
+    """Who may export is the question here; the PDF itself is tested in test_export.py."""
+    monkeypatch.setattr("app.services.export.render_pdf", lambda report: b"%PDF-1.7 stub")
+
+
+def _action_api(w: World, caller: str) -> dict:
+    return {"kind": "corrective", "title": "Monitor laser power on line 3", "owner_id": w.ids[OEM_ENG_TEAM], "due_date": "2030-06-30"}
+
+
+def _action_form(w: World, caller: str) -> dict:
+    return {**_action_api(w, caller), "owner_id": str(w.ids[OEM_ENG_TEAM]), "d": "D2"}
+
+
+def _action_update(w: World, caller: str) -> dict:
+    return {"version": 1, "title": "Monitor laser power on lines 3 and 4"}
+
+
+def _action_update_form(w: World, caller: str) -> dict:
+    return {"version": "1", "title": "Monitor laser power on lines 3 and 4"}
+
+
+def _comment(w: World, caller: str) -> dict:
+    return {"discipline": "D2", "body": "Photos of the cracked tabs are attached."}
+
+
+def _comment_edit(w: World, caller: str) -> dict:
+    return {"body": "Cross-sections of lot 2611 follow on Monday."}
+
+
+def _upload(w: World, caller: str) -> dict:
+    return {"file": (io.BytesIO(png((30, 30, 200))), "cracked-tab.png"), "discipline": "D2"}
+
+
+def _report_params(w: World) -> dict:
+    return {"report_id": w.report_id, "code": "D2", "user_id": w.team_target_id, "action_id": w.action_id,
+            "comment_id": w.comment_id, "attachment_id": w.attachment_id}
+
+
+def _withdrawn_evidence_params(w: World) -> dict:
+    return {**_report_params(w), "attachment_id": w.withdrawn_attachment_id}
+
+
+def _reset_params(w: World) -> dict:
+    return {"token": w.reset_token}
+
+
+def _admin_user_params(w: World) -> dict:
+    return {"user_id": w.admin_target_id}
+
+
+# ---------------------------------------------------------------------------- leak assertions
+def _list_scoped(w: World, caller: str, response) -> None:
+    body = response.get_json()
+    ids = [item["id"] for item in body["items"]]
+    if caller in READERS:
+        assert w.report_id in ids
+    else:
+        assert ids == [] and body["total"] == 0, "another supplier's report was listed"
+
+
+def _dashboard_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    assert (w.number in html) == (caller in READERS), "the dashboard shows a report to someone who may not see it"
+
+
+def _companies_scoped(w: World, caller: str, response) -> None:
+    names = {c["name"] for c in response.get_json()["items"]}
+    if caller == OTHER:
+        assert w.supplier_name not in names, "another supplier learned that a supplier exists"
+
+
+def _users_scoped(w: World, caller: str, response) -> None:
+    companies = {u["company"]["id"] for u in response.get_json()["items"]}
+    if caller == OTHER:
+        assert w.supplier_id not in companies, "another supplier can list a supplier's people"
+
+
+def _actions_page_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    assert (ACTION_TITLE in html) == (caller in READERS), "the list of actions shows an action of a report the caller may not see"
+
+
+def _my_actions_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    assert (ACTION_TITLE in html) == (caller == SUP_LEADER), "'my actions' shows someone else's action"
+
+
+def _actions_csv_scoped(w: World, caller: str, response) -> None:
+    assert (w.number in response.get_data(as_text=True)) == (caller in READERS), "the CSV lists an action of a report the caller may not see"
+
+
+def _actions_api_scoped(w: World, caller: str, response) -> None:
+    ids = [a["id"] for a in response.get_json()["items"]]
+    assert (w.action_id in ids) == (caller in READERS), "the API lists an action of a report the caller may not see"
+
+
+# ----------------------------------------------------------------------------------- the table
+AFTER_LOGIN = Expect(302, location="/")
+
+ACCESS: dict[tuple[str, str], Rule] = {
+    # -- signing in and out (pages)
+    ("auth.login", "GET"): Rule(EVERYONE, PUBLIC, expect=_same(AFTER_LOGIN, SIGNED_IN)),
+    ("auth.login", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/", body=_login_form, expect=_same(AFTER_LOGIN, SIGNED_IN)),
+    ("auth.logout", "GET"): Rule(SIGNED_IN, USER, ok=302, location="/login", writes=True),
+    ("auth.logout", "POST"): Rule(SIGNED_IN, USER, ok=302, location="/login"),
+    ("auth.account", "GET"): Rule(SIGNED_IN, USER),
+    ("auth.account", "POST"): Rule(SIGNED_IN, USER, ok=302, location="/account", body=lambda w, c: {"mode.stage": "digest"}),
+    ("auth.forgot_password", "GET"): Rule(EVERYONE, PUBLIC),
+    ("auth.forgot_password", "POST"): Rule(EVERYONE, PUBLIC, body=lambda w, c: {"email": w.email_of(c) or w.email_of(SUP_LEADER)}),
+    # the link from the e-mail is the key: whoever holds it may use it, signed in or not
+    ("auth.reset_password", "GET"): Rule(EVERYONE, PUBLIC, params=_reset_params),
+    ("auth.reset_password", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/login", params=_reset_params,
+                                          body=lambda w, c: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    ("auth.healthz", "GET"): Rule(EVERYONE, PUBLIC),
+    # -- report pages. A page refuses what the policy forbids with 403, like the API and like
+    # save_discipline/save_header do. The workflow, team, comment, evidence and action forms
+    # catch the Forbidden, flash it and redirect (302) - actions.detail shows the form again
+    # (200) - so their refused cases fail until those handlers let Forbidden reach the error
+    # handler (nothing is changed by them: the database check passes).
+    ("reports.dashboard", "GET"): Rule(SIGNED_IN, USER, check=_dashboard_scoped),
+    ("reports.new_report", "GET"): Rule(WRITER_ACCOUNTS, USER),
+    ("reports.new_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=302, body=_new_report_form),
+    ("reports.detail", "GET"): Rule(READERS, REPORT),
+    ("reports.history", "GET"): Rule(READERS, REPORT),
+    ("reports.save_header", "POST"): Rule(EDITORS, REPORT, ok=302, body=lambda w, c: {"present": "title", "f.title": "Cracked welds, lot 2611"}),
+    ("reports.save_discipline", "POST"): Rule(EDITORS, REPORT, ok=302, body=_d2_form),
+    ("reports.resolve_conflict", "POST"): Rule(EDITORS, REPORT, ok=302, body=_d2_resolve),
+    ("reports.advance", "POST"): Rule(STEERING, REPORT, ok=302, body=_advance),
+    ("reports.return_report", "POST"): Rule(RETURNERS, REPORT, ok=302, body=_return),
+    ("reports.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="in_review", body=_review_form),
+    ("reports.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="closed", body=_reopen),
+    ("reports.team_add", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=_team_add_form),
+    ("reports.team_change", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {"role": "viewer"}),
+    ("reports.team_remove", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {}),
+    ("reports.export_pdf", "GET"): Rule(READERS, REPORT, stub=_no_weasyprint),
+    ("reports.live", "GET"): Rule(READERS, REPORT),
+    ("reports.presence_beat", "POST"): Rule(READERS, REPORT, ok=204, body=lambda w, c: {}),
+    ("reports.comment_add", "POST"): Rule(COMMENTERS, REPORT, ok=302, body=_comment),
+    ("reports.comment_edit", "POST"): Rule(frozenset({SUP_LEADER}), REPORT, ok=302, body=_comment_edit),
+    ("reports.comment_withdraw", "POST"): Rule(frozenset({SUP_LEADER, ADMIN}), REPORT, ok=302, body=lambda w, c: {}),
+    ("reports.evidence_upload", "POST"): Rule(EDITORS, REPORT, ok=302, body=_upload),
+    ("reports.evidence_withdraw", "POST"): Rule(EDITORS, REPORT, ok=302, body=lambda w, c: {"reason": "Wrong lot photographed"}),
+    ("reports.evidence_thumb", "GET"): Rule(READERS, REPORT),
+    ("reports.evidence_preview", "GET"): Rule(READERS, REPORT),
+    ("reports.evidence_purge", "POST"): Rule(frozenset({ADMIN}), REPORT, ok=302, params=_withdrawn_evidence_params),
+    # -- action pages
+    ("actions.index", "GET"): Rule(SIGNED_IN, USER, check=_actions_page_scoped),
+    ("actions.mine", "GET"): Rule(SIGNED_IN, USER, check=_my_actions_scoped),
+    ("actions.export_csv", "GET"): Rule(SIGNED_IN, USER, check=_actions_csv_scoped),
+    ("actions.report_actions", "GET"): Rule(READERS, REPORT),
+    ("actions.create", "POST"): Rule(EDITORS, REPORT, ok=302, body=_action_form),
+    ("actions.detail", "GET"): Rule(READERS, REPORT),
+    ("actions.detail", "POST"): Rule(EDITORS, REPORT, ok=302, body=_action_update_form),
+    # -- administration pages
+    ("admin.index", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, location="/admin/users"),
+    ("admin.audit_log", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
+    ("admin.notifications", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
+    ("admin.notification_resend", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, params=lambda w: {"message_id": w.message_id}),
+    ("admin.companies", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
+    ("admin.companies", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, body=_company),
+    ("admin.users", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
+    ("admin.users", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, body=lambda w, c: {**_user(w, c), "company_id": str(w.supplier_id)}),
+    ("admin.user_edit", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY, params=_admin_user_params),
+    ("admin.user_edit", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, params=_admin_user_params, body=_user_edit_form),
+    ("admin.user_password", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, params=_admin_user_params, body=lambda w, c: {"pw-password": NEW_PASSWORD}),
+    # -- API: tokens, who am I, the method, pickable companies and people
+    ("api.create_token", "POST"): Rule(EVERYONE, PUBLIC, ok=201, body=_login_form),
+    ("api.revoke_token", "DELETE"): Rule(SIGNED_IN, USER, ok=204),
+    ("api.me", "GET"): Rule(SIGNED_IN, USER),
+    ("api.method_definition", "GET"): Rule(EVERYONE, PUBLIC),
+    ("api.openapi_spec", "GET"): Rule(EVERYONE, PUBLIC),
+    ("api.companies", "GET"): Rule(SIGNED_IN, USER, check=_companies_scoped),
+    ("api.users", "GET"): Rule(SIGNED_IN, USER, check=_users_scoped),
+    # -- API: reports
+    ("api.list_reports", "GET"): Rule(SIGNED_IN, USER, check=_list_scoped),
+    ("api.create_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=201, body=_new_report_api),
+    ("api.get_report", "GET"): Rule(READERS, REPORT),
+    ("api.update_report_header", "PATCH"): Rule(EDITORS, REPORT, body=lambda w, c: {"title": "Cracked welds, lot 2611"}),
+    ("api.get_discipline", "GET"): Rule(READERS, REPORT),
+    ("api.patch_discipline", "PATCH"): Rule(EDITORS, REPORT, body=_d2_patch),
+    ("api.gate", "GET"): Rule(READERS, REPORT),
+    ("api.advance", "POST"): Rule(STEERING, REPORT, body=_advance),
+    ("api.return_report", "POST"): Rule(RETURNERS, REPORT, body=_return),
+    ("api.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="in_review", body=_signature),
+    ("api.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="closed", body=_reopen),
+    ("api.list_team", "GET"): Rule(READERS, REPORT),
+    ("api.add_team_member", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=201, body=_team_add),
+    ("api.change_team_member", "PATCH"): Rule(TEAM_MANAGERS, REPORT, body=lambda w, c: {"role": "viewer"}),
+    ("api.remove_team_member", "DELETE"): Rule(TEAM_MANAGERS, REPORT, ok=204),
+    ("api.eligible_users", "GET"): Rule(TEAM_MANAGERS, REPORT),
+    ("api.events", "GET"): Rule(READERS, REPORT),
+    ("api.export", "GET"): Rule(READERS, REPORT),
+    # -- API: actions
+    ("api.report_actions", "GET"): Rule(READERS, REPORT),
+    ("api.create_action", "POST"): Rule(EDITORS, REPORT, ok=201, body=_action_api),
+    ("api.list_actions", "GET"): Rule(SIGNED_IN, USER, check=_actions_api_scoped),
+    ("api.get_action", "GET"): Rule(READERS, REPORT),
+    ("api.update_action", "PATCH"): Rule(EDITORS, REPORT, body=_action_update),
+    # -- API: comments
+    ("api.list_comments", "GET"): Rule(READERS, REPORT),
+    ("api.add_comment", "POST"): Rule(COMMENTERS, REPORT, ok=201, body=_comment),
+    ("api.edit_comment", "PATCH"): Rule(frozenset({SUP_LEADER}), REPORT, body=_comment_edit),
+    ("api.withdraw_comment", "DELETE"): Rule(frozenset({SUP_LEADER, ADMIN}), REPORT, ok=204),
+    # -- API: evidence
+    ("api.list_attachments", "GET"): Rule(READERS, REPORT),
+    ("api.upload_attachment", "POST"): Rule(EDITORS, REPORT, ok=201, body=_upload, multipart=True),
+    ("api.get_attachment", "GET"): Rule(READERS, REPORT),
+    ("api.attachment_content", "GET"): Rule(READERS, REPORT),
+    ("api.withdraw_attachment", "DELETE"): Rule(EDITORS, REPORT, ok=204),
+    # -- API: administration
+    ("api.admin_create_company", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=201, body=_company),
+    ("api.admin_create_user", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=201, body=_user),
+    ("api.admin_update_user", "PATCH"): Rule(frozenset({ADMIN}), ADMIN_ONLY, params=_admin_user_params, body=lambda w, c: {"name": "Mia Schulz-Berg"}),
+}
+
+
+# ------------------------------------------------------------------------------- the URL map
+def _routes_of(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) for every route of the app, static files aside."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, rule.rule))
+    return sorted(out)
+
+
+def _collect_routes() -> list[tuple[str, str, str]]:
+    """The URL map at collection time, from an app that never touches the test database."""
+    from app import create_app
+    from config import TestingConfig
+
+    with tempfile.TemporaryDirectory(prefix="8dw-routes-") as tmp:
+        return _routes_of(create_app(TestingConfig(), SQLALCHEMY_DATABASE_URI="sqlite://", INSTANCE_PATH=tmp))
+
+
+ROUTES = _collect_routes()
+
+
+def _cases():
+    for endpoint, method, path in ROUTES:
+        if (endpoint, method) not in ACCESS:
+            yield pytest.param(endpoint, method, path, None, id=f"{endpoint}-{method}-NO-RULE")
+            continue
+        for caller in CALLERS:
+            yield pytest.param(endpoint, method, path, caller, id=f"{endpoint}-{method}-{caller}")
+
+
+# ------------------------------------------------------------------------------------ the world
+class World:
+    """Plain values of the cast and the report (no ORM objects: requests share the session)."""
+
+    def __init__(self, parties, report: Report):
+        p = parties
+        users = {caller: getattr(p, attr) for caller, attr in CALLERS.items() if attr}
+        self.ids = {caller: u.id for caller, u in users.items()}
+        self.emails = {caller: u.email for caller, u in users.items()}
+        self.oem_id, self.supplier_id, self.other_id = p.oem.id, p.supplier.id, p.other.id
+        self.supplier_name = p.supplier.name
+        self.report_id, self.number = report.id, report.number
+        self.team_target_id = p.oem_eng.id  # whose team role is changed, who is removed
+        self.newcomer_id = p.oem_eng2.id  # who joins the team
+        self.admin_target_id = p.sup_eng2.id  # whom the administrator edits
+        self.action_id = self.comment_id = self.attachment_id = self.withdrawn_attachment_id = self.message_id = 0
+        self.reset_token = ""  # Mia's password reset link
+        self.cookies: dict[str, tuple[str, str]] = {}  # caller -> (session cookie, CSRF token)
+        self.tokens: dict[str, str] = {}  # caller -> bearer token
+        self.rows: dict[str, list[dict]] = {}  # every table, as built: what each case starts from
+
+    def email_of(self, caller: str) -> str | None:
+        return self.emails.get(caller)
+
+    def supplier_of(self, caller: str) -> int:
+        """A supplier the caller may open a report with: their own company, or CellTech."""
+        return self.other_id if caller == OTHER else self.supplier_id
+
+
+def _build_world(request, app) -> World:
+    """The cast (`parties`), the report and its team; every caller signed in once through the
+    login form (pages) and once for a token (API)."""
+    p = request.getfixturevalue("parties")
+    api = request.getfixturevalue("api")
+    report = report_service.create_report(
+        p.oem_eng, {"title": "Cracked cell-tab welds", "oem_id": p.oem.id, "supplier_id": p.supplier.id, "part_number": "BM-12S-4471"}
+    )
+    team_service.add_member(p.oem_eng, report, p.sup_eng.id, "leader")
+    team_service.change_member(p.oem_eng, report, p.oem_eng.id, {"role": "member"})
+    team_service.add_member(p.sup_eng, report, p.sup_lead.id, "champion")
+    team_service.add_member(p.sup_eng, report, p.oem_viewer.id, "member")
+    team_service.add_member(p.sup_eng, report, p.sup_eng2.id, "viewer")
+    report.stage = "D1"  # D0 done; the D1 gate (a complete team) holds, so the leader can advance
+    # an action owned by the leader, his comment, his photo and a withdrawn one (for the purge)
+    action = action_service.create_action(p.sup_eng, report, {"kind": "corrective", "title": ACTION_TITLE, "owner_id": p.sup_eng.id, "due_date": "2030-06-30"})
+    comment, _ = comment_service.add_comment(p.sup_eng, report, "D2", "Cross-sections of lot 2611 are on their way.")
+    photo = evidence_service.upload(p.sup_eng, report, io.BytesIO(png()), "weld.png", "D2")
+    old = evidence_service.upload(p.sup_eng, report, io.BytesIO(png((30, 200, 30))), "old-weld.png", "D2")
+    evidence_service.withdraw(p.sup_eng, old, report, "Wrong lot")
+    password_reset.request_reset(p.sup_eng2.email)  # an e-mail in the outbox, for the admin's resend
+    _db.session.commit()
+    w = World(p, report)
+    w.action_id, w.comment_id, w.attachment_id, w.withdrawn_attachment_id = action.id, comment.id, photo.id, old.id
+    w.message_id = _db.session.scalar(select(func.max(OutboxMessage.id)))
+    w.reset_token = password_reset.make_token(p.sup_eng2)
+    for caller, attr in CALLERS.items():
+        client = app.test_client()
+        if attr is None:
+            csrf = csrf_from(client.get("/login").get_data(as_text=True))
+        else:
+            user = getattr(p, attr)
+            login(client, user)
+            csrf = csrf_from(client.get("/account").get_data(as_text=True))
+            w.tokens[caller] = api(user).headers["Authorization"]
+        w.cookies[caller] = (client.get_cookie("session").value, csrf)
+    w.rows = _dump()
+    return w
+
+
+_WORLDS: dict[int, World] = {}
+_DIRTY: dict[int, bool] = {}
+_BASE: dict[int, dict] = {}  # the snapshot of the world as built
+
+
+@pytest.fixture
+def _clean_tables():
+    """Overrides the conftest clean-up for this module: the world is built once and restored
+    before each case; the tables are emptied when the module is done."""
+    yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clean_tables_after_module(app):
+    yield
+    with app.app_context():
+        _db.session.remove()
+        _wipe()
+        _db.session.commit()
+        _db.session.remove()
+    _WORLDS.pop(id(app), None)
+    _BASE.pop(id(app), None)
+
+
+@pytest.fixture
+def world(request, app, db) -> World:
+    w = _WORLDS.get(id(app))
+    if w is None:
+        _wipe()
+        _db.session.commit()
+        w = _WORLDS[id(app)] = _build_world(request, app)
+        _BASE[id(app)] = snapshot()
+    elif _DIRTY.get(id(app), True):
+        _restore(w.rows)
+    _DIRTY[id(app)] = True  # until a case proves it left everything as it found it
+    _db.session.rollback()
+    return w
+
+
+def _wipe() -> None:
+    for table in reversed(_db.metadata.sorted_tables):
+        _db.session.execute(table.delete())
+
+
+def _dump() -> dict[str, list[dict]]:
+    _db.session.rollback()
+    rows = {t.name: [dict(r._mapping) for r in _db.session.execute(select(t))] for t in _db.metadata.sorted_tables}
+    _db.session.rollback()
+    return rows
+
+
+def _restore(rows: dict[str, list[dict]]) -> None:
+    _db.session.rollback()
+    _wipe()
+    for table in _db.metadata.sorted_tables:
+        if rows[table.name]:
+            _db.session.execute(table.insert(), rows[table.name])
+    _db.session.commit()
+
+
+def _put_in_state(w: World, state: str) -> None:
+    if state == "in_review":
+        _db.session.execute(update(Report).where(Report.id == w.report_id).values(stage="D3", status=Status.in_review))
+        _db.session.add(Review(report_id=w.report_id, stage="D3", revision=0, requested_by_id=w.ids[SUP_LEADER], request_comment="D3 ready"))
+    elif state == "closed":
+        _db.session.execute(update(Report).where(Report.id == w.report_id).values(stage="D8", status=Status.closed, closed_at=utcnow()))
+    else:
+        assert state == "open", state
+    _db.session.commit()
+
+
+def snapshot() -> dict[str, list]:
+    """Every row of every table, as committed, in a comparable form - in one query, as this runs
+    for every case."""
+    tables = _db.metadata.sorted_tables
+    if _db.engine.dialect.name == "postgresql":
+        row = lambda t: "row_to_json(x)::text"  # noqa: E731
+    else:
+        row = lambda t: "json_array(" + ", ".join(f'x."{c.name}"' for c in t.columns) + ")"  # noqa: E731
+    sql = " UNION ALL ".join(f"SELECT '{t.name}' AS t, {row(t)} AS r FROM \"{t.name}\" x" for t in tables)
+    _db.session.rollback()
+    out: dict[str, list] = {t.name: [] for t in tables}
+    for name, value in _db.session.execute(text(sql)):
+        out[name].append(value)
+    _db.session.rollback()
+    return {name: sorted(rows) for name, rows in out.items()}
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after.get(name)]
+
+
+_PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def fill(path: str, values: dict) -> str:
+    def one(m):
+        name = m.group(1)
+        assert name in values, f"no value for <{name}> in {path}: give the rule `params=`"
+        return str(values[name])
+
+    return _PLACEHOLDER.sub(one, path)
+
+
+def caller_client(app, w: World, rule: Rule, method: str, path: str, caller: str):
+    """The caller's signed-in client; returns a function that makes the request."""
+    client = app.test_client()
+    body = rule.body(w, caller) if rule.body else None
+    if not path.startswith("/api/"):
+        cookie, csrf = w.cookies[caller]
+        client.set_cookie("session", cookie)
+        data = {**(body or {}), "csrf_token": csrf} if method != "GET" else None
+        return lambda: client.open(path, method=method, data=data)
+    headers = {"Authorization": w.tokens[caller]} if caller != ANON else {}
+    if rule.multipart:
+        return lambda: client.open(path, method=method, data=body, headers=headers, content_type="multipart/form-data")
+    return lambda: client.open(path, method=method, json=body, headers=headers)
+
+
+def call(app, w: World, rule: Rule, method: str, path: str, caller: str):
+    return caller_client(app, w, rule, method, path, caller)()
+
+
+def _describe(response) -> str:
+    text = response.get_data(as_text=True)
+    if response.is_json:
+        return text[:300]
+    m = re.search(r"<main.*?</main>", text, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m.group(0) if m else text))[:300]
+
+
+# ------------------------------------------------------------------------------------ the tests
+def test_every_route_has_an_access_rule(app):
+    routes = {(endpoint, method) for endpoint, method, _ in _routes_of(app)}
+    missing = sorted(routes - set(ACCESS))
+    assert not missing, "routes without an access rule in tests/test_access_matrix.py ACCESS: " + ", ".join(f"{e} {m}" for e, m in missing)
+
+
+def test_no_rule_for_a_route_that_does_not_exist(app):
+    routes = {(endpoint, method) for endpoint, method, _ in _routes_of(app)}
+    stale = sorted(set(ACCESS) - routes)
+    assert not stale, "access rules for routes that do not exist: " + ", ".join(f"{e} {m}" for e, m in stale)
+
+
+@pytest.mark.parametrize("endpoint, method, path, caller", list(_cases()))
+def test_access(app, world, monkeypatch, endpoint, method, path, caller):
+    if caller is None:
+        pytest.fail(f"route {method} {path} ({endpoint}) has no access rule: add it to ACCESS in tests/test_access_matrix.py")
+    rule = ACCESS[(endpoint, method)]
+    page = not path.startswith("/api/")
+    expected = rule.expected(caller, method, page)
+    _put_in_state(world, rule.state)
+    url = fill(path, (rule.params or _report_params)(world))
+    if rule.stub:
+        rule.stub(monkeypatch)
+
+    request = caller_client(app, world, rule, method, url, caller)
+    before = _BASE[id(app)] if rule.state == "open" else snapshot()  # the world fixture restored it
+    response = request()
+    after = snapshot()
+    if after == before and rule.state == "open":
+        _DIRTY[id(app)] = False
+
+    got = response.status_code
+    assert got < 500, f"{caller}: {method} {url} -> {got} (server error): {_describe(response)}"
+    assert got == expected.status, f"{caller}: {method} {url} -> {got}, expected {expected.status}: {_describe(response)}"
+    if expected.location is not None:
+        location = urlsplit(response.headers.get("Location", "")).path
+        assert location == expected.location, f"{caller}: {method} {url} redirects to {location!r}, expected {expected.location!r}"
+    elif got in (301, 302, 303):
+        location = urlsplit(response.headers.get("Location", "")).path
+        assert location != "/login", f"{caller}: {method} {url} sent a signed-in caller to the login page"
+    changed = changed_tables(before, after)
+    if expected.writes:
+        assert changed, f"{caller}: {method} {url} -> {got} but changed nothing: the request body of the rule is not a valid request"
+    else:
+        assert not changed, f"{caller}: {method} {url} -> {got} and changed {changed}: a refused request or a read must change nothing"
+    if rule.check and got == expected.status and 200 <= got < 300:
+        rule.check(world, caller, response)
+
+
+def _report_routes() -> list:
+    return [
+        pytest.param(endpoint, method, path, id=f"{endpoint}-{method}")
+        for endpoint, method, path in ROUTES
+        if (endpoint, method) in ACCESS and ACCESS[(endpoint, method)].scope == REPORT
+    ]
+
+
+_VOLATILE = re.compile(r'(nonce-[^\'"; ]+|nonce="[^"]*"|name="csrf_token"[^>]*value="[^"]*"|name="csrf-token" content="[^"]*")')
+
+
+@pytest.mark.parametrize("endpoint, method, path", _report_routes())
+def test_another_suppliers_report_answers_exactly_like_a_missing_one(app, world, monkeypatch, endpoint, method, path):
+    """The 404 tells nothing: the same answer as for a report that does not exist."""
+    rule = ACCESS[(endpoint, method)]
+    if rule.stub:
+        rule.stub(monkeypatch)
+    _put_in_state(world, rule.state)
+    values = (rule.params or _report_params)(world)
+    existing = call(app, world, rule, method, fill(path, values), OTHER)
+    missing_ids = {k: v + 1000 for k, v in values.items() if k.endswith("_id") and isinstance(v, int)}
+    missing = call(app, world, rule, method, fill(path, {**values, **missing_ids}), OTHER)
+    assert existing.status_code == missing.status_code == 404
+    if path.startswith("/api/"):
+        assert existing.get_json() == missing.get_json()
+    else:
+        strip = lambda r: _VOLATILE.sub("", r.get_data(as_text=True))  # noqa: E731
+        assert strip(existing) == strip(missing)
