@@ -62,6 +62,8 @@ class Config:
     SESSION_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
+
     # API tokens.
     API_TOKEN_DAYS = _env_int("API_TOKEN_DAYS", 30)
 
