@@ -20,9 +20,18 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_key() -> str:
+    from flask import request
+
+    data = request.get_json(silent=True)
+    email = data.get("email") if isinstance(data, dict) and isinstance(data.get("email"), str) else ""
+    return "token-email:" + email.strip().lower()[:320]
+
+
 @bp.route("/tokens", methods=["POST"])
 @public
 @limiter.limit(_login_limit)
+@limiter.limit(_login_limit, key_func=_account_key)
 def create_token():
     data = json_body()
     email, password = data.get("email"), data.get("password")

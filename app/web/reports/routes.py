@@ -370,13 +370,13 @@ def _workflow_step(report_id: int, form_cls, step, success: str):
         flash(_("%(code)s cannot be completed yet; the list shows what is missing.", code=report.stage), "danger")
         return redirect(url_for("reports.detail", report_id=report.id, d=report.stage, gate=1))
     except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            raise  # 403 from the shared handler, not a flash
         db.session.rollback()
         record = getattr(exc, "record", None)
         if callable(record):  # a failed signature attempt is kept, the user stays on the report
             record()
             db.session.commit()
+        elif isinstance(exc, Forbidden):
+            raise  # 403 from the shared handler, not a flash
         flash(exc.message, "danger")
     return redirect(url_for("reports.detail", report_id=report.id))
 
