@@ -379,3 +379,41 @@ def test_table_cells_have_accessible_names(open_as):
     expect(page.get_by_role("heading", name="Open a new 8D report")).to_be_visible()
     assert page.get_by_role("textbox", name="Lot or serial 1", exact=True).count() == 1
     assert page.get_by_role("textbox", name="Quantity 1", exact=True).count() == 1
+
+
+# --------------------------------------------------------------------------------------------- f
+@pytest.mark.browser
+def test_a_containment_action_with_an_evidence_upload(open_as, api, tmp_path):
+    """The supplier leader tracks a containment action for supplier stock, assigns it, and the
+    owner attaches the sorting record to it; the upload is listed with its SHA-256."""
+    import hashlib
+
+    jana, lukas = api(JANA), api(LUKAS)
+    rid = jana.open_report(unique("Containment with evidence"), **header())["id"]
+    jana.add_member(rid, lukas.id, "leader")
+    mia = api(MIA)
+    lukas.add_member(rid, mia.id, "member")
+
+    page = open_as(LUKAS)
+    page.goto(f"/reports/{rid}?d=D3")
+    actions = page.locator("#actions")
+    actions.get_by_text("Add a containment action").click()
+    actions.get_by_label("Title").fill("Sort supplier stock with 4-wire resistance re-test")
+    actions.get_by_label("Owner", exact=True).select_option(label="Mia Schulz (CellTech Modules GmbH)")
+    actions.get_by_label("Due date").fill("2026-12-31")
+    actions.get_by_label("Location").select_option("supplier_stock")
+    actions.get_by_role("button", name="Add action").click()
+    expect(flash(page, "Action added and assigned to Mia Schulz.")).to_be_visible()
+
+    owner = open_as(MIA)
+    owner.goto("/actions/mine")
+    owner.get_by_role("link", name="Sort supplier stock with 4-wire resistance re-test").click()
+    record = tmp_path / "sorting-record-2611.csv"
+    record.write_text("lot;checked;nok\n2611-03;1600;9\n2611-04;1600;0\n")
+    evidence = owner.get_by_role("region", name="Evidence for this action")
+    evidence.get_by_label("Files (several at once)").set_input_files(str(record))
+    evidence.get_by_label("Description").fill("Sorting record, Dresden warehouse")
+    evidence.get_by_role("button", name="Upload evidence").click()
+    expect(flash(owner, "1 file(s) added as evidence.")).to_be_visible()
+    expect(evidence.get_by_role("link", name="sorting-record-2611.csv")).to_be_visible()
+    expect(evidence).to_contain_text(hashlib.sha256(record.read_bytes()).hexdigest())

@@ -142,7 +142,10 @@ def detail(action_id: int):
     steps = sorted(s.value for s in action_service.STEPS[action.status])
     team = [m.user for m in report.team if m.role.value != "viewer"]
     causes = (report.discipline("D4").values or {}).get("causes") or []
-    return render_template("actions/detail.html", action=action, report=report, steps=steps, team=team, causes=causes,
+    from app.models import Attachment
+
+    attachments = db.session.scalars(select(Attachment).where(Attachment.action_id == action.id).order_by(Attachment.id)).all()
+    return render_template("actions/detail.html", action=action, report=report, steps=steps, team=team, causes=causes, attachments=attachments,
                            locations=LOCATIONS, errors=errors, can_manage=policy.can_manage_actions(current_user, report),
                            is_overdue=is_overdue, ActionKind=ActionKind, ActionStatus=ActionStatus), (422 if errors else 200)
 
