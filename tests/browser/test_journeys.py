@@ -417,3 +417,18 @@ def test_a_containment_action_with_an_evidence_upload(open_as, api, tmp_path):
     expect(flash(owner, "1 file(s) added as evidence.")).to_be_visible()
     expect(evidence.get_by_role("link", name="sorting-record-2611.csv")).to_be_visible()
     expect(evidence).to_contain_text(hashlib.sha256(record.read_bytes()).hexdigest())
+
+
+@pytest.mark.browser
+def test_saving_a_discipline_does_not_reload_the_page(open_as, api):
+    jana = api(JANA)
+    rid = jana.open_report(unique("Saved in place"), **header())["id"]
+    page = open_as(JANA)
+    page.goto(f"/reports/{rid}?d=D2")
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+    page.get_by_label(starts("Problem statement")).fill("37 of 4,800 modules with cracked welds")
+    page.get_by_role("button", name="Save D2").click()
+    expect(flash(page, "D2 saved (version 1).")).to_be_visible()
+    expect(page.get_by_text("Version 1", exact=False).first).to_be_visible()
+    assert navigations == []  # htmx swapped the discipline, the sequence and the checks in place
