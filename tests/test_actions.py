@@ -170,7 +170,8 @@ def test_action_lists_keep_a_constant_number_of_queries(app, api, parties, repor
     one_api = _count_queries(app, lambda: lead.get("/api/v1/actions"))
     one_report = _count_queries(app, lambda: client.get(f"/reports/{report.id}?d=D3"))
     for i in range(30):
-        create(lead, report, owner_id=[p.sup_eng2.id, p.oem_eng.id, p.sup_eng.id][i % 3], title=f"Action {i}")
+        assert create(lead, report, owner_id=[p.sup_eng2.id, p.oem_eng.id, p.sup_eng.id][i % 3], title=f"Action {i}").status_code == 201
+    assert lead.get("/api/v1/actions").get_json()["total"] == 31
     assert _count_queries(app, lambda: client.get("/actions")) == one_list
     assert _count_queries(app, lambda: lead.get("/api/v1/actions")) == one_api
     assert _count_queries(app, lambda: client.get(f"/reports/{report.id}?d=D3")) == one_report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
@@ -15,10 +16,12 @@ from app.models.accounts import dummy_password_check, hash_token
 from app.services import audit
 
 MIN_PASSWORD = 12
-COMMON_PASSWORDS = {
-    "password1234", "123456789012", "qwertyuiopas", "passwordpassword", "letmein12345",
-    "welcome12345", "administrator", "iloveyou1234", "changeme1234", "password123!",
-}
+def _common_passwords() -> frozenset[str]:
+    path = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
+    return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
+
+
+COMMON_PASSWORDS = _common_passwords()
 
 
 def normalise_email(email: str) -> str:

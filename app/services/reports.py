@@ -264,7 +264,7 @@ def findings(report: Report) -> dict[str, list[method.Finding]]:
     change bumps), day and language: viewing a report again costs no rule evaluation."""
     from flask_babel import get_locale
 
-    key = (report.id, report.change_counter, report.status.value, report.stage, utcnow().date(), str(get_locale()))
+    key = (report.id, report.created_at, report.change_counter, report.status.value, report.stage, utcnow().date(), str(get_locale()))
     with _FINDINGS_LOCK:
         hit = _FINDINGS_CACHE.get(key)
         if hit is not None:

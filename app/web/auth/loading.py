@@ -21,6 +21,8 @@ def configure_login(login_manager: LoginManager) -> None:
     def load_user(user_id: str):
         if not str(user_id).isdigit():
             return None
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None  # an explicit token wins over a cookie that happens to come along
         now = int(utcnow().timestamp())
         seen = session.get("seen")
         idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
@@ -49,4 +51,3 @@ def configure_login(login_manager: LoginManager) -> None:
         g.api_token = token
         return user
 
-    _ = request  # request_loader receives the request explicitly

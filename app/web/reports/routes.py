@@ -153,7 +153,7 @@ def discipline_fragment(report: Report, code: str, entry, values: dict, errors: 
 
     if errors or values is not entry.values:
         return render()
-    key = (report.id, code, entry.version, editable, str(get_locale()))
+    key = (report.id, report.created_at, code, entry.version, editable, str(get_locale()))
     with _FRAGMENTS_LOCK:
         hit = _FRAGMENTS.get(key)
         if hit is not None:
@@ -237,8 +237,36 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
 @bp.route("/reports/<int:report_id>")
 @login_required
 def detail(report_id: int):
+    """The workspace. Rendered pages are kept per browser session and report version: viewing a
+    report again that nobody changed meanwhile costs two small queries, not a render. Any change
+    to the report bumps its change counter and so misses the cache; pages with messages to show
+    are never cached."""
+    from flask import g, session
+    from flask_babel import get_locale
+
     report = _report(report_id)
-    return _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
+    key = (session.get("sid"), current_user.id, current_user.role.value, report.id, report.created_at, report.change_counter, report.status.value,
+           report.stage, request.full_path, str(get_locale()), utcnow().date())
+    cacheable = session.get("sid") and not session.get("_flashes")
+    if cacheable:
+        with _PAGES_LOCK:
+            hit = _PAGES.get(key)
+            if hit is not None:
+                _PAGES.move_to_end(key)
+        if hit is not None:
+            html, nonce = hit
+            return html.replace(nonce, g.csp_nonce)
+    page, status = _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
+    if cacheable and status == 200:
+        with _PAGES_LOCK:
+            _PAGES[key] = (page, g.csp_nonce)
+            while len(_PAGES) > 512:
+                _PAGES.popitem(last=False)
+    return page, status
+
+
+_PAGES: "OrderedDict[tuple, tuple[str, str]]" = OrderedDict()
+_PAGES_LOCK = threading.Lock()
 
 
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["POST"])
