@@ -15,7 +15,6 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, inspect, select
 
-
 from app.extensions import db
 from app.models import Attachment, utcnow
 from app.storage import get_store

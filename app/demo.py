@@ -10,8 +10,8 @@ import datetime as dt
 from flask import current_app
 
 from app.extensions import db
-from app.models.base import simulated_clock, utcnow
 from app.method import EXAMPLES, HEADER_EXAMPLE
+from app.models.base import simulated_clock, utcnow
 from app.services import accounts, reports, team, workflow
 
 PEOPLE = {

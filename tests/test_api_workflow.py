@@ -102,8 +102,8 @@ def test_report_walks_from_d0_to_signed_closure_with_every_gate_enforced(api, pa
 
 
 def test_reopen_needs_reason_and_password_and_raises_revision(api, parties, db):
-    from app.services import reports, workflow
     from app.models import Report, Status
+    from app.services import reports, workflow
 
     p = parties
     oem = api(p.oem_eng)

@@ -89,7 +89,7 @@ def test_editors_on_the_same_field_exactly_one_wins_each_round(server, editors):
         barrier = threading.Barrier(8)
         results: dict[int, requests.Response] = {}
 
-        def work(i: int) -> None:
+        def work(i: int, barrier=barrier, results=results, version=version, round_=round_) -> None:
             barrier.wait()
             results[i] = requests.patch(url, headers=headers[i], timeout=60,
                                         json={"base_version": version, "fields": {"trend": f"round {round_} by editor {i}"}})

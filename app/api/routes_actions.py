@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-
 from app.api import bp
 from app.api.util import created, json_body, paginate
 from app.extensions import db

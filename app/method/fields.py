@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from app.errors import BadRequest, Invalid
 
 MAX_TEXT = 20_000
@@ -37,7 +36,7 @@ class Field:
     type: str = "text"
     required: bool = False
     choices: tuple[Choice, ...] = ()
-    columns: tuple["Field", ...] = ()
+    columns: tuple[Field, ...] = ()
     help: Any = ""
     multiline: bool = True
     min: float | None = None
@@ -67,7 +66,7 @@ class Field:
             out["max"] = self.max
         return out
 
-    def column(self, name: str) -> "Field | None":
+    def column(self, name: str) -> Field | None:
         return next((c for c in self.columns if c.name == name), None)
 
     def choice_label(self, value: Any) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask_babel import gettext as _
 
-from app.method.definition import BY_CODE, HEADER_FIELDS, MANDATORY_LOCATIONS, LOCATIONS
+from app.method.definition import BY_CODE, HEADER_FIELDS, LOCATIONS, MANDATORY_LOCATIONS
 from app.method.fields import Field, is_blank, parse_date
 
 BLOCK = "block"

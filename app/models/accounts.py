@@ -53,7 +53,7 @@ class Company(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    users: Mapped[list["User"]] = relationship(back_populates="company", lazy="raise_on_sql")
+    users: Mapped[list[User]] = relationship(back_populates="company", lazy="raise_on_sql")
 
     def as_json(self) -> dict:
         return {"id": self.id, "name": self.name, "kind": self.kind.value}

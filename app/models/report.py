@@ -84,20 +84,20 @@ class Report(db.Model):
     oem: Mapped[Company] = relationship(foreign_keys=[oem_id], lazy="joined", innerjoin=True)
     supplier: Mapped[Company] = relationship(foreign_keys=[supplier_id], lazy="joined", innerjoin=True)
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="select")
-    disciplines: Mapped[list["DisciplineEntry"]] = relationship(
+    disciplines: Mapped[list[DisciplineEntry]] = relationship(
         back_populates="report", order_by="DisciplineEntry.code", lazy="select"
     )
-    team: Mapped[list["TeamMember"]] = relationship(back_populates="report", order_by="TeamMember.id", lazy="select")
-    reviews: Mapped[list["Review"]] = relationship(back_populates="report", order_by="Review.id", lazy="select")
+    team: Mapped[list[TeamMember]] = relationship(back_populates="report", order_by="TeamMember.id", lazy="select")
+    reviews: Mapped[list[Review]] = relationship(back_populates="report", order_by="Review.id", lazy="select")
 
-    def discipline(self, code: str) -> "DisciplineEntry":
+    def discipline(self, code: str) -> DisciplineEntry:
         return next(d for d in self.disciplines if d.code == code)
 
     @property
-    def pending_review(self) -> "Review | None":
+    def pending_review(self) -> Review | None:
         return next((r for r in reversed(self.reviews) if r.decided_at is None and r.withdrawn_at is None), None)
 
-    def team_member(self, user: User) -> "TeamMember | None":
+    def team_member(self, user: User) -> TeamMember | None:
         return next((m for m in self.team if m.user_id == user.id), None)
 
 

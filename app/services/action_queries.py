@@ -15,7 +15,7 @@ from app.models import Action, ActionKind, ActionStatus, Report, User, utcnow
 OPEN_STATES = (ActionStatus.open, ActionStatus.in_progress, ActionStatus.implemented)
 
 
-def actions_query(user: User, args) -> "select":
+def actions_query(user: User, args) -> select:
     """Filters: owner (me | user id), company_id (owner's company), kind, status, overdue=true,
     due_within (days, e.g. 7 for 'due this week'), report_id."""
     stmt = (

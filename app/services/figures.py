@@ -80,7 +80,7 @@ def ball_medians(user: User) -> dict[str, dict[str, float | None]]:
     ).all()
     per_report: dict[int, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
     state: dict[int, tuple[str, str, object]] = {}
-    for report_id, at, action, changes, discipline in events:
+    for report_id, at, action, changes, _discipline in events:
         changes = changes or {}
         if action == "report.created":
             state[report_id] = ("D0", "team", at)

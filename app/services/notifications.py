@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 

@@ -255,7 +255,7 @@ def gate_context(report: Report) -> method.GateContext:
     )
 
 
-_FINDINGS_CACHE: "OrderedDict[tuple, dict]" = OrderedDict()
+_FINDINGS_CACHE: OrderedDict[tuple, dict] = OrderedDict()
 _FINDINGS_LOCK = threading.Lock()
 
 

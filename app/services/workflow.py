@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from app import method, notify, policy, security_log
-from app.errors import BadRequest, Conflict, Forbidden, GateNotMet, Invalid, DomainError
+from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.models import Report, Review, Status, User, utcnow
 from app.services import audit

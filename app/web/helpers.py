@@ -12,7 +12,6 @@ from markupsafe import Markup
 from app import method, policy
 from app.models import Status
 
-
 STATUS_LABELS = {"open": "Open", "in_review": "In review", "closed": "Closed"}
 
 

@@ -78,7 +78,7 @@ class LiveServer:
             raise RuntimeError(f"flask {' '.join(args)} failed: {out.stdout}\n{out.stderr}")
         return out.stdout
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         self._create_database()
         self.flask("db", "upgrade")
         if self.seed:

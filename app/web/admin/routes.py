@@ -13,8 +13,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import AuditEvent, Company, MailStatus, OutboxMessage, User, utcnow
 from app.notify.settings import mail_dir
-from app.services import audit
-from app.services import accounts
+from app.services import accounts, audit
 from app.web.admin import bp
 from app.web.admin.forms import CompanyForm, PasswordResetForm, UserEditForm, UserForm
 

@@ -10,20 +10,19 @@ import threading
 from collections import OrderedDict
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 
 from app import method, policy
 from app.errors import Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
-from app.models import utcnow
-from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User
+from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User, utcnow
+from app.services import figures, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
-from app.services import figures, workflow
 from app.services.action_queries import actions_query, is_overdue
 from app.web.reports import bp
 from app.web.reports.forms import (
@@ -133,7 +132,7 @@ def new_report():
     return render_template("reports/new.html", fields=HEADER_FIELDS, values=values, errors=errors, oems=oems, suppliers=suppliers), (422 if errors else 200)
 
 
-_FRAGMENTS: "OrderedDict[tuple, Markup]" = OrderedDict()
+_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()
 _FRAGMENTS_LOCK = threading.Lock()
 
 
@@ -265,7 +264,7 @@ def detail(report_id: int):
     return page, status
 
 
-_PAGES: "OrderedDict[tuple, tuple[str, str]]" = OrderedDict()
+_PAGES: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
 _PAGES_LOCK = threading.Lock()
 
 
