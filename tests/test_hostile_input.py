@@ -123,3 +123,26 @@ def test_huge_and_deep_json_is_refused(api, parties, report, client):
     deep = '{"base_version": 0, "fields": {"trend": ' + "[" * 50000 + "]" * 50000 + "}}"
     r = client.patch(f"/api/v1/reports/{report.id}/disciplines/D2", data=deep, headers={**a.headers, "Content-Type": "application/json"})
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/reports/2147483648", "/api/v1/reports/2147483648/advance", "/api/v1/reports/2147483648/team/1",
+    "/api/v1/actions/2147483648", "/api/v1/comments/2147483648", "/api/v1/attachments/2147483648",
+    "/api/v1/users?company_id=99999999999", "/api/v1/reports?supplier_id=2147483648", "/api/v1/actions?owner=2147483648",
+])
+def test_ids_beyond_the_integer_range_are_not_found_not_a_crash(api, parties, path):
+    a = api(parties.sup_eng)
+    for method in ("get", "post", "patch", "delete"):
+        r = getattr(a, method)(path, json={})
+        assert r.status_code < 500, (method, path, r.status_code)
+
+
+def test_forms_with_ids_beyond_the_integer_range(app, parties, report, client):
+    login(client, parties.sup_eng)
+    from tests.conftest import csrf_from
+
+    token = csrf_from(client.get(f"/reports/{report.id}?d=D1").get_data(as_text=True))
+    assert client.post(f"/reports/{report.id}/team", data={"csrf_token": token, "user_id": "2147483648", "role": "member"}).status_code < 500
+    assert client.post("/reports/new", data={"csrf_token": token, "title": "x", "oem_id": "99999999999", "supplier_id": "2147483648"}).status_code < 500
+    assert client.get("/?supplier_id=2147483648").status_code == 200
+    login(app.test_client(), parties.admin)

@@ -12,7 +12,7 @@ from app.api import bp
 from app.api.util import created, json_body, paginate
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
-from app.models import AuditEvent, Comment, Report, Status, User, utcnow
+from app.models import AuditEvent, Comment, Report, Status, User, is_id, utcnow
 from app.serialize import comment_json, discipline_json, event_json, report_json, report_summary
 from app.services import comments as comment_service
 from app.services import reports as report_service
@@ -47,7 +47,7 @@ def list_reports():
     for key, column in (("supplier_id", Report.supplier_id), ("oem_id", Report.oem_id)):
         value = args.get(key)
         if value:
-            if not value.isdigit() or len(value) > 12:
+            if not value.isdigit() or len(value) > 9:
                 raise BadRequest(f"'{key}' must be an integer.", {"fields": {key: "must be an integer"}})
             stmt = stmt.where(column == int(value))
     overdue = args.get("overdue")
@@ -79,7 +79,7 @@ def create_report():
 def get_report(report_id: int):
     report = db.session.scalar(
         select(Report).where(Report.id == report_id).options(selectinload(Report.disciplines), selectinload(Report.team), selectinload(Report.reviews))
-    ) if 0 < report_id < 2**62 else None
+    ) if is_id(report_id) else None
     if report is None or not policy.can_view(current_user, report):
         raise NotFound("No such report.")
     return jsonify(report_json(report))

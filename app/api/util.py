@@ -38,7 +38,7 @@ def json_body(required: bool = True) -> dict:
     return data
 
 
-def arg_int(name: str, default: int | None = None, minimum: int = 1, maximum: int = 2**31) -> int | None:
+def arg_int(name: str, default: int | None = None, minimum: int = 1, maximum: int = 2**31 - 1) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return default

@@ -3,7 +3,7 @@
 from app.models.accounts import ApiToken, Company, CompanyKind, LoginSession, Role, User
 from app.models.action import DISCIPLINE_OF_KIND, Action, ActionKind, ActionStatus
 from app.models.audit import AuditAnchor, AuditEvent
-from app.models.base import iso, utcnow
+from app.models.base import MAX_ID, is_id, iso, utcnow
 from app.models.collab import Comment, Presence
 from app.models.evidence import Attachment
 from app.models.outbox import MailStatus, NotificationMode, NotificationPreference, OutboxMessage
@@ -48,6 +48,8 @@ __all__ = [
     "TeamMember",
     "TeamRole",
     "User",
+    "MAX_ID",
+    "is_id",
     "iso",
     "utcnow",
 ]

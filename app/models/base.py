@@ -46,3 +46,12 @@ def iso(value: dt.datetime | dt.date | None) -> str | None:
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0).isoformat() + "Z"
     return value.isoformat()
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+
+
+def is_id(value) -> bool:
+    """A value that can be a row id: an int (not a bool) within the column's range. Anything
+    else is simply not found - it must never reach SQL, where it would fail."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID

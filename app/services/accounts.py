@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from app.errors import BadRequest, Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import ApiToken, Company, CompanyKind, LoginSession, Role, User, utcnow
+from app.models import ApiToken, Company, CompanyKind, LoginSession, Role, User, is_id, utcnow
 from app.models.accounts import dummy_password_check, hash_token
 from app.services import audit
 
@@ -82,7 +82,7 @@ def create_user(actor: User | None, email: str, name: str, company_id: int, role
         errors["name"] = "is required (at most 200 characters)"
     if role not in {r.value for r in Role}:
         errors["role"] = "must be one of admin, quality_lead, engineer, viewer"
-    company = db.session.get(Company, company_id) if isinstance(company_id, int) and not isinstance(company_id, bool) else None
+    company = db.session.get(Company, company_id) if is_id(company_id) else None
     if company is None:
         errors["company_id"] = "is not a known company"
     try:
@@ -216,7 +216,7 @@ def revoke_token(token: ApiToken) -> None:
 
 
 def get_user(user_id) -> User:
-    user = db.session.get(User, user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) else None
+    user = db.session.get(User, user_id) if is_id(user_id) else None
     if user is None:
         raise NotFound("No such user.")
     return user

@@ -28,13 +28,13 @@ def actions_query(user: User, args) -> select:
     if owner:
         if owner == "me":
             stmt = stmt.where(Action.owner_id == user.id)
-        elif owner.isdigit() and len(owner) < 12:
+        elif owner.isdigit() and len(owner) < 10:
             stmt = stmt.where(Action.owner_id == int(owner))
         else:
             raise BadRequest("'owner' must be 'me' or a user id.", {"fields": {"owner": "must be me or an integer"}})
     company = args.get("company_id")
     if company:
-        if not company.isdigit() or len(company) > 11:
+        if not company.isdigit() or len(company) > 9:
             raise BadRequest("'company_id' must be an integer.", {"fields": {"company_id": "must be an integer"}})
         stmt = stmt.where(Action.owner_id.in_(select(User.id).where(User.company_id == int(company))))
     kind = args.get("kind")
@@ -60,7 +60,7 @@ def actions_query(user: User, args) -> select:
         stmt = stmt.where(Action.due_date <= today + dt.timedelta(days=int(within)), Action.status.in_(OPEN_STATES))
     report_id = args.get("report_id")
     if report_id:
-        if not report_id.isdigit() or len(report_id) > 11:
+        if not report_id.isdigit() or len(report_id) > 9:
             raise BadRequest("'report_id' must be an integer.", {"fields": {"report_id": "must be an integer"}})
         stmt = stmt.where(Action.report_id == int(report_id))
     q = (args.get("q") or "").strip().lower()[:200]

@@ -14,7 +14,7 @@ from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.method.definition import LOCATIONS
 from app.method.fields import parse_date
-from app.models import Action, ActionKind, ActionStatus, Report, Status, User, utcnow
+from app.models import Action, ActionKind, ActionStatus, Report, Status, User, is_id, utcnow
 from app.services import audit
 from app.services.reports import touch
 
@@ -186,7 +186,7 @@ def _notify_assigned(report: Report, actor: User, action: Action, previous_owner
 
 
 def get_action(user: User, action_id: Any, for_update: bool = False) -> Action:
-    if isinstance(action_id, bool) or not isinstance(action_id, int) or not 0 < action_id < 2**62:
+    if not is_id(action_id):
         raise NotFound(_("No such action."))
     action = db.session.get(Action, action_id)
     if action is None or not policy.can_view(user, action.report):

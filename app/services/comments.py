@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from app import method, notify, policy
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.models import Comment, Report, User, utcnow
+from app.models import Comment, Report, User, is_id, utcnow
 from app.services import audit
 from app.services.reports import touch
 
@@ -78,7 +78,7 @@ def add_comment(actor: User, report: Report, discipline: Any, body: Any) -> tupl
 
 
 def get_comment(user: User, comment_id: Any) -> tuple[Comment, Report]:
-    comment = db.session.get(Comment, comment_id) if isinstance(comment_id, int) and 0 < comment_id < 2**62 else None
+    comment = db.session.get(Comment, comment_id) if is_id(comment_id) else None
     if comment is None:
         raise NotFound(_("No such comment."))
     report = db.session.get(Report, comment.report_id)

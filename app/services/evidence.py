@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app import method, policy
 from app.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.models import Action, Attachment, Report, Status, User, utcnow
+from app.models import Action, Attachment, Report, Status, User, is_id, utcnow
 from app.services import audit
 from app.services.reports import touch
 from app.storage import get_store
@@ -73,13 +73,13 @@ def upload(actor: User, report: Report, stream, filename: Any, discipline: Any, 
     action = None
     action_id = _optional_int(action_id, "action_id")
     if action_id is not None:
-        action = db.session.get(Action, action_id)
+        action = db.session.get(Action, action_id) if is_id(action_id) else None
         if action is None or action.report_id != report.id:
             raise Invalid(_("The action does not belong to this report."), fields={"action_id": "is not an action of this report"})
     replaces = None
     replaces_id = _optional_int(replaces_id, "replaces_id")
     if replaces_id is not None:
-        replaces = db.session.get(Attachment, replaces_id)
+        replaces = db.session.get(Attachment, replaces_id) if is_id(replaces_id) else None
         if replaces is None or replaces.report_id != report.id:
             raise Invalid(_("The evidence to replace does not belong to this report."), fields={"replaces_id": "is not evidence of this report"})
     name = safe_display_name(filename if isinstance(filename, str) else "")
@@ -113,7 +113,7 @@ def upload(actor: User, report: Report, stream, filename: Any, discipline: Any, 
 
 
 def get_attachment(user: User, attachment_id: Any) -> tuple[Attachment, Report]:
-    att = db.session.get(Attachment, attachment_id) if isinstance(attachment_id, int) and 0 < attachment_id < 2**62 else None
+    att = db.session.get(Attachment, attachment_id) if is_id(attachment_id) else None
     if att is None:
         raise NotFound(_("No such evidence."))
     report = db.session.get(Report, att.report_id)

@@ -9,7 +9,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import notify
-from app.models import User
+from app.models import User, is_id
 from app.services import accounts
 
 SALT = "password-reset"
@@ -50,7 +50,7 @@ def user_for_token(token: str) -> User | None:
         return None
     if not isinstance(data, dict):
         return None
-    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
+    user = db.session.get(User, data.get("u")) if is_id(data.get("u")) else None
     if user is None or not user.active or data.get("f") != _fingerprint(user):
         return None  # used already (the password changed), or the account was closed
     return user

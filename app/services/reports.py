@@ -24,6 +24,7 @@ from app.models import (
     TeamMember,
     TeamRole,
     User,
+    is_id,
     utcnow,
 )
 from app.services import audit
@@ -39,7 +40,7 @@ def _int_id(value: Any, field: str) -> int:
 
 def get_visible_report(user: User, report_id: Any, *, for_update: bool = False) -> Report:
     """The report if the user may see it; otherwise NotFound, exactly like a missing one."""
-    if isinstance(report_id, bool) or not isinstance(report_id, int) or not 0 < report_id < 2**62:
+    if not is_id(report_id):
         raise NotFound("No such report.")
     stmt = select(Report).where(Report.id == report_id)
     if for_update and db.engine.dialect.name == "postgresql":
@@ -95,7 +96,8 @@ def create_report(actor: User, data: Any) -> Report:
     oem_id = _int_id(data.pop("oem_id"), "oem_id")
     supplier_id = _int_id(data.pop("supplier_id"), "supplier_id")
     header = clean_values(HEADER_FIELDS, data, "report")
-    oem, supplier = db.session.get(Company, oem_id), db.session.get(Company, supplier_id)
+    oem = db.session.get(Company, oem_id) if is_id(oem_id) else None
+    supplier = db.session.get(Company, supplier_id) if is_id(supplier_id) else None
     visible = set(db.session.scalars(select(Company.id).where(policy.pickable_companies_clause(actor))))
     errors = {}
     if oem is None or oem.id not in visible or oem.kind != CompanyKind.oem or not oem.active:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from app import notify, policy
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.models import STEERING_ROLES, Report, TeamMember, TeamRole, User
+from app.models import STEERING_ROLES, Report, TeamMember, TeamRole, User, is_id
 from app.services import audit
 from app.services.reports import ensure_not_frozen, touch
 
@@ -69,7 +69,7 @@ def add_member(actor: User, report: Report, user_id: Any, role: Any, function: A
         raise BadRequest("'user_id' must be an integer.", {"fields": {"user_id": "must be an integer"}})
     role = _role(role)
     function = _function(function)
-    candidate = db.session.get(User, user_id)
+    candidate = db.session.get(User, user_id) if is_id(user_id) else None
     if candidate is None or not policy.may_join_team(candidate, report):
         raise Invalid(_("Only active users of the report's two companies can join its team."), fields={"user_id": "is not a user of the customer or the supplier"})
     if report.team_member(candidate):

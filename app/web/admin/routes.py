@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app import policy
 from app.errors import DomainError
 from app.extensions import db
-from app.models import AuditEvent, Company, MailStatus, OutboxMessage, User, utcnow
+from app.models import AuditEvent, Company, MailStatus, OutboxMessage, User, is_id, utcnow
 from app.notify.settings import mail_dir
 from app.services import accounts, audit
 from app.web.admin import bp
@@ -75,7 +75,7 @@ def users():
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user_edit(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
+    user = (db.session.get(User, user_id) if is_id(user_id) else None) or abort(404)
     form = UserEditForm(obj=None if UserEditForm().is_submitted() else user)
     if not form.is_submitted():
         form.role.data = user.role.value
@@ -93,7 +93,7 @@ def user_edit(user_id: int):
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def user_password(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
+    user = (db.session.get(User, user_id) if is_id(user_id) else None) or abort(404)
     pw_form = PasswordResetForm(prefix="pw")
     if pw_form.validate_on_submit():
         try:
@@ -132,7 +132,7 @@ def notification_resend(message_id: int):
     from flask_wtf.csrf import validate_csrf
 
     validate_csrf(request.form.get("csrf_token"))
-    row = db.session.get(OutboxMessage, message_id) or abort(404)
+    row = (db.session.get(OutboxMessage, message_id) if is_id(message_id) else None) or abort(404)
     row.status, row.attempts, row.next_attempt_at, row.last_error = MailStatus.pending, 0, utcnow(), None
     row.claimed_at = row.claimed_by = None
     audit.record("notification.resent", current_user, changes={"message": [row.id, row.id], "to": [row.to_email, row.to_email]})

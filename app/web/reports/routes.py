@@ -57,7 +57,7 @@ def report_list_query(user, args):
         stmt = stmt.where(Report.stage == stage)
     for key, column in (("supplier_id", Report.supplier_id), ("oem_id", Report.oem_id)):
         value = args.get(key, "")
-        if value.isdigit() and len(value) < 12:
+        if value.isdigit() and len(value) < 10:
             stmt = stmt.where(column == int(value))
     q = (args.get("q") or "").strip()[:200]
     if q:
