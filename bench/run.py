@@ -64,7 +64,12 @@ def login_cookie(port: int, email: str) -> str:
     status, _, r = c.request("POST", "/login", urlencode({"email": email, "password": PASSWORD, "csrf_token": token}).encode(),
                              {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 302, status
-    return r.getheader("Set-Cookie").split(";")[0]
+    c.cookie = r.getheader("Set-Cookie").split(";")[0]
+    # follow the redirect as a browser does: the welcome message is shown and leaves the session
+    status, _, r = c.request("GET", "/")
+    assert status == 200, status
+    fresh = r.getheader("Set-Cookie")
+    return fresh.split(";")[0] if fresh else c.cookie
 
 
 def api_token(port: int, email: str) -> str:
