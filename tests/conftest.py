@@ -126,6 +126,14 @@ def login(client, user_or_email, password: str = PASSWORD):
     return response
 
 
+def logout(client):
+    """Sign out as a user does: the /logout page's button (a POST with its CSRF token)."""
+    page = client.get("/logout")
+    if page.status_code != 200:
+        return page
+    return client.post("/logout", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
 class Api:
     """A token-authenticated API client for one user."""
 

@@ -331,7 +331,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     # -- signing in and out (pages)
     ("auth.login", "GET"): Rule(EVERYONE, PUBLIC, expect=_same(AFTER_LOGIN, SIGNED_IN)),
     ("auth.login", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/", body=_login_form, expect=_same(AFTER_LOGIN, SIGNED_IN)),
-    ("auth.logout", "GET"): Rule(SIGNED_IN, USER, ok=302, location="/login", writes=True),
+    ("auth.logout", "GET"): Rule(SIGNED_IN, USER),  # asks; a GET never changes state
     ("auth.logout", "POST"): Rule(SIGNED_IN, USER, ok=302, location="/login"),
     ("auth.account", "GET"): Rule(SIGNED_IN, USER),
     ("auth.account", "POST"): Rule(SIGNED_IN, USER, ok=302, location="/account", body=lambda w, c: {"mode.stage": "digest"}),

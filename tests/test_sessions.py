@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import ApiToken, LoginSession
-from tests.conftest import PASSWORD, csrf_from, login
+from tests.conftest import PASSWORD, csrf_from, login, logout
 
 
 def _cookie(client) -> str | None:
@@ -65,7 +65,7 @@ def test_each_login_gets_its_own_session_id(app, db, engineer):
     sid1, sid2 = (_session_data(app, _cookie(c))["sid"] for c in (first, second))
     assert sid1 != sid2 and len(sid1) >= 32
     # logging in again in the same browser replaces the session id too
-    first.get("/logout")
+    logout(first)
     login(first, engineer)
     sid3 = _session_data(app, _cookie(first))["sid"]
     assert sid3 not in (sid1, sid2)
@@ -88,18 +88,20 @@ def test_login_with_a_wrong_password_starts_no_session(app, client, db, engineer
 
 
 # ------------------------------------------------------------------------------------ sign out
-@pytest.mark.parametrize("how", ["GET", "POST"])
-def test_logout_ends_the_session_on_the_server(app, db, engineer, how):
+def test_logout_ends_the_session_on_the_server(app, db, engineer):
     client = app.test_client()
     login(client, engineer)
     cookie = _cookie(client)
     sid = _session_data(app, cookie)["sid"]
     assert _signed_in(_replay(app, cookie))
-    if how == "POST":
-        csrf = csrf_from(client.get("/account").get_data(as_text=True))
-        response = client.post("/logout", data={"csrf_token": csrf})
-    else:
-        response = client.get("/logout")
+    # a GET of /logout (a link, or another site's image tag) changes nothing: it asks
+    page = client.get("/logout")
+    assert page.status_code == 200 and "Sign out of 8D Workbench?" in page.get_data(as_text=True)
+    assert _signed_in(client.get("/"))
+    # without the CSRF token the POST is refused too
+    assert client.post("/logout", data={}).status_code == 400
+    assert _signed_in(client.get("/"))
+    response = logout(client)
     assert _to_login(response)
     assert _to_login(client.get("/"))
     # replaying the cookie saved before logging out gets the login page, for every page
@@ -113,7 +115,7 @@ def test_logout_ends_only_that_session(app, db, engineer):
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, engineer)
     login(phone, engineer)
-    laptop.get("/logout")
+    logout(laptop)
     assert _to_login(laptop.get("/"))
     assert _signed_in(phone.get("/"))
 
@@ -125,7 +127,7 @@ def test_a_replayed_cookie_cannot_use_the_api_after_logout(app, db, engineer):
     replay = app.test_client()
     replay.set_cookie("session", cookie)
     assert replay.get("/api/v1/me").status_code == 200
-    client.get("/logout")
+    logout(client)
     assert replay.get("/api/v1/me").status_code == 401
 
 

@@ -60,10 +60,15 @@ def login():
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    if request.method == "POST":
-        from flask_wtf.csrf import validate_csrf
+    """GET shows a "Sign out" button (a GET never changes state, so no other site can sign a user
+    out with a link); the POST, with its CSRF token, ends the session on the server."""
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return render_template("auth/logout.html")
+        return redirect(url_for("auth.login"))
+    from flask_wtf.csrf import validate_csrf
 
-        validate_csrf(request.form.get("csrf_token"))
+    validate_csrf(request.form.get("csrf_token"))
     if current_user.is_authenticated:
         security_log.event("logout", user=current_user)
         accounts.end_session(session.get("sid"))
