@@ -14,6 +14,7 @@ from app.services import reports as report_service
 from app.storage import get_store
 from app.storage.errors import StorageError
 from app.storage.thumbs import make_thumbnail
+from app.web.flow import commit_or_flash
 from app.web.reports import bp
 
 
@@ -56,15 +57,7 @@ def evidence_withdraw(report_id: int, attachment_id: int):
     if not reason:
         flash(_("Give a reason for withdrawing the evidence."), "danger")
     else:
-        try:
-            evidence.withdraw(current_user, att, report, reason)
-            db.session.commit()
-            flash(_("Evidence withdrawn; the file and the history are kept."), "info")
-        except DomainError as exc:
-            if isinstance(exc, Forbidden):
-                raise  # 403 from the shared handler, not a flash
-            db.session.rollback()
-            flash(exc.message, "danger")
+        commit_or_flash(lambda: evidence.withdraw(current_user, att, report, reason), _("Evidence withdrawn; the file and the history are kept."), "info")
     return redirect(url_for("reports.detail", report_id=report.id, d=att.discipline, _anchor="evidence"))
 
 
@@ -97,13 +90,5 @@ def evidence_preview(attachment_id: int):
 @login_required
 def evidence_purge(attachment_id: int):
     att, report = evidence.get_attachment(current_user, attachment_id)
-    try:
-        evidence.purge(current_user, att, report)
-        db.session.commit()
-        flash(_("The file was purged; the record and its history remain."), "info")
-    except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            raise  # 403 from the shared handler, not a flash
-        db.session.rollback()
-        flash(exc.message, "danger")
+    commit_or_flash(lambda: evidence.purge(current_user, att, report), _("The file was purged; the record and its history remain."), "info")
     return redirect(url_for("reports.detail", report_id=report.id, d=att.discipline, _anchor="evidence"))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.models import AuditEvent, iso, utcnow
 from app.services import comments as comment_service
 from app.services import presence as presence_service
 from app.services import reports as report_service
+from app.web.flow import commit_or_flash
 from app.web.reports import bp
 
 
@@ -21,15 +21,7 @@ from app.web.reports import bp
 def comment_add(report_id: int):
     report = report_service.get_visible_report(current_user, report_id, for_update=True)
     discipline = request.form.get("discipline", "")
-    try:
-        comment_service.add_comment(current_user, report, discipline, request.form.get("body", ""))
-        db.session.commit()
-        flash(_("Comment added."), "success")
-    except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            raise  # 403 from the shared handler, not a flash
-        db.session.rollback()
-        flash(exc.message, "danger")
+    commit_or_flash(lambda: comment_service.add_comment(current_user, report, discipline, request.form.get("body", "")), _("Comment added."))
     return redirect(url_for("reports.detail", report_id=report.id, d=discipline if discipline in report_service.method.CODES else None, _anchor="comments"))
 
 
@@ -39,15 +31,7 @@ def comment_edit(report_id: int, comment_id: int):
     comment, report = comment_service.get_comment(current_user, comment_id)
     if report.id != report_id:
         abort(404)
-    try:
-        comment_service.edit_comment(current_user, comment, report, request.form.get("body", ""))
-        db.session.commit()
-        flash(_("Comment updated."), "success")
-    except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            raise  # 403 from the shared handler, not a flash
-        db.session.rollback()
-        flash(exc.message, "danger")
+    commit_or_flash(lambda: comment_service.edit_comment(current_user, comment, report, request.form.get("body", "")), _("Comment updated."))
     return redirect(url_for("reports.detail", report_id=report.id, d=comment.discipline, _anchor="comments"))
 
 
@@ -57,15 +41,7 @@ def comment_withdraw(report_id: int, comment_id: int):
     comment, report = comment_service.get_comment(current_user, comment_id)
     if report.id != report_id:
         abort(404)
-    try:
-        comment_service.withdraw_comment(current_user, comment, report)
-        db.session.commit()
-        flash(_("Comment withdrawn; the history keeps it."), "info")
-    except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            raise  # 403 from the shared handler, not a flash
-        db.session.rollback()
-        flash(exc.message, "danger")
+    commit_or_flash(lambda: comment_service.withdraw_comment(current_user, comment, report), _("Comment withdrawn; the history keeps it."), "info")
     return redirect(url_for("reports.detail", report_id=report.id, d=comment.discipline, _anchor="comments"))
 
 
