@@ -125,6 +125,10 @@ def test_gates_read_the_actions(api, parties, report):
     assert "Rev C fixture" in missing and "has not been lifted" in missing
     d8 = " | ".join(gate_missing_items(gate_context(r), "D8"))
     assert "still open" in d8
+    lead.post(f"/api/v1/reports/{report.id}/actions", json={"kind": "preventive", "title": "Coding pins on line M3", "owner_id": p.sup_eng2.id, "due_date": tomorrow()})
+    db.session.expire_all()
+    d7 = " | ".join(gate_missing_items(gate_context(db.session.get(Report, report.id)), "D7"))
+    assert "Coding pins on line M3" in d7
     assert c and k
 
 

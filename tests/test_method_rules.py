@@ -150,6 +150,9 @@ class TestGates:
         d7 = example("D7")
         d7["lessons"] = []
         assert "Lessons learned" in missing("D7", d7)
+        d7 = example("D7")
+        d7["read_across"][0]["status"] = "in_progress"
+        assert "read-across row 1" in missing("D7", d7)
 
     def test_warnings_do_not_block(self):
         d6 = example("D6")

@@ -189,7 +189,7 @@ EXAMPLES: dict[str, dict] = {
             {"doc_type": "work_instruction", "doc_no": "MP-117", "rev_before": "C", "rev_after": "D", "change": "Fixture change = process change; first-article micro-section required.", "date": "2026-09-19"},
         ],
         "read_across": [
-            {"target": "Line M3, module BM-16S (same fixture design)", "basis": "Same clamp design and weld process", "decision": "apply", "reason": "Same failure mode possible; coding pin and resistance test to be added.", "owner": "Lukas Brandt", "due": "2026-12-15", "status": "in_progress"},
+            {"target": "Line M3, module BM-16S (same fixture design)", "basis": "Same clamp design and weld process", "decision": "apply", "reason": "Same failure mode possible; coding pin and resistance test added.", "owner": "Lukas Brandt", "due": "2026-10-15", "status": "implemented"},
             {"target": "Line M1 (ultrasonic welding)", "basis": "Different joining technology", "decision": "na", "reason": "Ultrasonic welding does not bridge gaps; failure mode not applicable.", "owner": "Lukas Brandt", "status": "verified"},
         ],
         "systemic_changes": "Maintenance procedure MP-117 rev D; fixture drawings now carry a coding pin position per revision.",

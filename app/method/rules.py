@@ -346,6 +346,12 @@ def rules_d7(ctx: GateContext, out: list[Finding]) -> None:
                 out.append(Finding(BLOCK, _("D7: update the %(doc)s (a new revision) or say why it is not affected.", doc=label)))
             elif ctx.opened_on and not any((parse_date(d.get("date")) or dt.date.min) >= ctx.opened_on for d in updated):
                 out.append(Finding(BLOCK, _("D7: the %(doc)s revision must be dated after the report was opened.", doc=label)))
+    for i, r in enumerate(v.get("read_across") or [], start=1):
+        if r.get("decision") == "apply" and r.get("status") not in ("implemented", "verified"):
+            out.append(Finding(BLOCK, _("D7: read-across row %(n)s (%(t)s) is to be applied but not implemented yet.", n=i, t=r.get("target") or "?")))
+    for a in ctx.tracked("preventive"):
+        if a["status"] not in ("implemented", "verified"):
+            out.append(Finding(BLOCK, _("D7: preventive action \"%(t)s\" is not implemented yet.", t=a["title"])))
     _short_texts("D7", v, out)
 
 
