@@ -35,6 +35,16 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

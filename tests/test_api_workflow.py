@@ -255,3 +255,14 @@ def test_admin_api_creates_companies_and_users_and_deactivation_ends_tokens(api,
     assert session.get("/api/v1/me").status_code == 401
     # the last admin cannot lock themselves out
     assert admin.patch(f"/api/v1/admin/users/{p.admin.id}", json={"active": False}).status_code == 422
+
+
+def test_overdue_filter_reads_the_due_date_of_the_current_stage(api, parties):
+    p = parties
+    oem = api(p.oem_eng)
+    late = open_report(oem, p, title="Late", detected_on="2020-03-01")["id"]
+    fresh = open_report(oem, p, title="Fresh", detected_on="2099-01-01")["id"]
+    undated = open_report(oem, p, title="No complaint date")["id"]
+    listed = {r["id"] for r in oem.get("/api/v1/reports?overdue=true").get_json()["items"]}
+    assert late in listed and fresh not in listed and undated not in listed
+    assert api(p.other_eng).get("/api/v1/reports?overdue=true").get_json()["total"] == 0

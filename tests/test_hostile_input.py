@@ -97,9 +97,10 @@ def test_stored_xss_in_every_text_field_renders_inert(app, api, parties, report,
     a.post(f"/api/v1/reports/{report.id}/comments", json={"discipline": "D2", "body": XSS})
     login(client, parties.sup_eng)
     pages = [f"/reports/{report.id}?d={c}" for c in CODES] + [f"/reports/{report.id}/history", "/", "/actions"]
+    assert "&lt;script&gt;alert" in client.get(f"/reports/{report.id}?d=D2").get_data(as_text=True)  # shown, as text
     for path in pages:
         html = client.get(path).get_data(as_text=True)
-        assert "<script>alert" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "") or "&lt;script&gt;" in html, path
+        assert "<script>alert" not in html, path
         assert "<img src=x" not in html and "<svg/onload" not in html, path
 
 

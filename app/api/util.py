@@ -8,13 +8,8 @@ from typing import Any
 from flask import current_app, jsonify, request
 from sqlalchemy import func, select
 
-from app.errors import BadRequest, DomainError
+from app.errors import BadRequest, TooLarge
 from app.extensions import db
-
-
-class TooLarge(DomainError):
-    status = 413
-    code = "too_large"
 
 
 def json_body(required: bool = True) -> dict:
@@ -45,6 +40,18 @@ def arg_int(name: str, default: int | None = None, minimum: int = 1, maximum: in
     if not raw.isdigit() or len(raw) > 12:
         raise BadRequest(f"'{name}' must be a positive integer.", {"fields": {name: "must be a positive integer"}})
     return max(minimum, min(int(raw), maximum))
+
+
+def arg_code(name: str) -> str | None:
+    """A discipline code from the query string (D0-D8), or None when absent."""
+    from app.method import CODES
+
+    value = request.args.get(name)
+    if not value:
+        return None
+    if value not in CODES:
+        raise BadRequest(f"'{name}' must be one of D0-D8.", {"fields": {name: "unknown discipline"}})
+    return value
 
 
 def paginate(stmt, serialize) -> Any:

@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import method, policy
-from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from app.errors import BadRequest, Conflict, Forbidden, Invalid
 from app.extensions import db
 from app.method.definition import LOCATIONS
 from app.method.fields import parse_date
-from app.models import Action, ActionKind, ActionStatus, Report, Status, User, is_id, utcnow
+from app.models import Action, ActionKind, ActionStatus, Report, Status, User, utcnow
 from app.services import audit
-from app.services.reports import touch
+from app.services.reports import get_visible_child, touch
 
 CAUSES = ("occurrence", "non_detection", "systemic")
 STEPS = {
@@ -186,11 +186,7 @@ def _notify_assigned(report: Report, actor: User, action: Action, previous_owner
 
 
 def get_action(user: User, action_id: Any, for_update: bool = False) -> Action:
-    if not is_id(action_id):
-        raise NotFound(_("No such action."))
-    action = db.session.get(Action, action_id)
-    if action is None or not policy.can_view(user, action.report):
-        raise NotFound(_("No such action."))
+    action, _report = get_visible_child(user, Action, action_id, _("No such action."))
     if for_update and db.engine.dialect.name == "postgresql":
         db.session.execute(select(Report.id).where(Report.id == action.report_id).with_for_update())
         db.session.refresh(action)

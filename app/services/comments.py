@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 
 from app import method, notify, policy
-from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from app.errors import BadRequest, Conflict, Forbidden, Invalid
 from app.extensions import db
-from app.models import Comment, Report, User, is_id, utcnow
+from app.models import Comment, Report, User, utcnow
 from app.services import audit
-from app.services.reports import touch
+from app.services.reports import get_visible_child, touch
 
 MAX_BODY = 10_000
 EDIT_WINDOW = dt.timedelta(minutes=15)
@@ -78,13 +78,7 @@ def add_comment(actor: User, report: Report, discipline: Any, body: Any) -> tupl
 
 
 def get_comment(user: User, comment_id: Any) -> tuple[Comment, Report]:
-    comment = db.session.get(Comment, comment_id) if is_id(comment_id) else None
-    if comment is None:
-        raise NotFound(_("No such comment."))
-    report = db.session.get(Report, comment.report_id)
-    if not policy.can_view(user, report):
-        raise NotFound(_("No such comment."))
-    return comment, report
+    return get_visible_child(user, Comment, comment_id, _("No such comment."))
 
 
 def edit_comment(actor: User, comment: Comment, report: Report, body: Any) -> tuple[Comment, list[User]]:

@@ -12,31 +12,18 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app import method, policy
-from app.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
+from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMediaType
 from app.extensions import db
 from app.models import Action, Attachment, Report, Status, User, is_id, utcnow
 from app.services import audit
-from app.services.reports import touch
+from app.services.reports import get_visible_child, touch
+from app.storage import errors as stored
 from app.storage import get_store
-from app.storage.errors import BlobMissing, CorruptBlob, DisallowedType, EmptyFile, StorageError, TooLarge
 from app.storage.names import safe_display_name
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "too_large"
-
-
-class UnsupportedType(DomainError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class CorruptEvidence(DomainError):
+class CorruptEvidence(Conflict):
     """The stored bytes no longer match their SHA-256: refused, never sent."""
-
-    status = 409
-    code = "conflict"
 
 
 def max_bytes() -> int:
@@ -85,16 +72,16 @@ def upload(actor: User, report: Report, stream, filename: Any, discipline: Any, 
     name = safe_display_name(filename if isinstance(filename, str) else "")
     try:
         blob = get_store(current_app).ingest(stream, max_bytes(), filename=name)
-    except TooLarge:
-        raise PayloadTooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
-    except EmptyFile:
+    except stored.TooLarge:
+        raise TooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
+    except stored.EmptyFile:
         raise Invalid(_("The file is empty."), fields={"file": "is empty"}) from None
-    except DisallowedType as exc:
-        raise UnsupportedType(
+    except stored.DisallowedType as exc:
+        raise UnsupportedMediaType(
             _("This type of file is not accepted as evidence: %(reason)s Accepted: PDF, PNG, JPEG, WebP, CSV, text, Office documents, ZIP.", reason=str(exc)),
             {"content_type": getattr(exc, "mime", None)},
         ) from None
-    except StorageError as exc:
+    except stored.StorageError as exc:
         raise Invalid(str(exc), fields={"file": str(exc)}) from None
     att = Attachment(
         report_id=report.id, discipline=action.discipline if action and not discipline else code, action_id=action.id if action else None,
@@ -113,13 +100,7 @@ def upload(actor: User, report: Report, stream, filename: Any, discipline: Any, 
 
 
 def get_attachment(user: User, attachment_id: Any) -> tuple[Attachment, Report]:
-    att = db.session.get(Attachment, attachment_id) if is_id(attachment_id) else None
-    if att is None:
-        raise NotFound(_("No such evidence."))
-    report = db.session.get(Report, att.report_id)
-    if not policy.can_view(user, report):
-        raise NotFound(_("No such evidence."))
-    return att, report
+    return get_visible_child(user, Attachment, attachment_id, _("No such evidence."))
 
 
 def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> None:
@@ -162,11 +143,11 @@ def open_content(att: Attachment):
         raise NotFound(_("The file of this evidence was purged by an administrator."))
     try:
         return get_store(current_app).open_verified(att.storage_key, att.sha256)
-    except CorruptBlob:
+    except stored.CorruptBlob:
         current_app.logger.error("evidence %s: stored bytes do not match SHA-256 %s", att.id, att.sha256)
         raise CorruptEvidence(_("The stored file no longer matches its SHA-256 fingerprint, so it was not sent. An administrator must restore it from the backup."),
                               {"rule": "corrupted", "sha256": att.sha256}) from None
-    except BlobMissing:
+    except stored.BlobMissing:
         raise CorruptEvidence(_("The stored file is missing. An administrator must restore it from the backup."), {"rule": "missing"}) from None
 
 

@@ -62,12 +62,9 @@ def overdue_actions(user: User) -> int:
 
 
 def overdue_reports(user: User) -> int:
-    today = utcnow().date().isoformat()
-    rows = db.session.execute(
-        select(Report.stage, Report.due).where(policy.visible_reports_clause(user), Report.status != Status.closed)
-        .order_by(Report.updated_at.desc()).limit(2000)
-    ).all()
-    return sum(1 for stage, due in rows if (due or {}).get(stage) and due[stage] < today)
+    from app.services.reports import overdue_clause
+
+    return db.session.scalar(select(func.count(Report.id)).where(policy.visible_reports_clause(user), overdue_clause())) or 0
 
 
 def ball_medians(user: User) -> dict[str, dict[str, float | None]]:

@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from app import method, policy
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
@@ -49,6 +49,26 @@ def get_visible_report(user: User, report_id: Any, *, for_update: bool = False) 
     if report is None or not policy.can_view(user, report):
         raise NotFound("No such report.")
     return report
+
+
+def overdue_clause():
+    """SQL for "past the due date of its current stage and not closed": the stage's date is read
+    from the JSON of due dates in the database, so no list is filtered in Python."""
+    if db.engine.dialect.name == "postgresql":
+        due = Report.due.op("->>")(Report.stage)
+    else:
+        due = func.json_extract(Report.due, literal("$.") + Report.stage)
+    return (Report.status != Status.closed) & due.is_not(None) & (due < utcnow().date().isoformat())
+
+
+def get_visible_child(user: User, model, child_id: Any, message: str):
+    """A comment, action or attachment with its report, if the user may see that report;
+    otherwise NotFound - exactly like a missing one."""
+    child = db.session.get(model, child_id) if is_id(child_id) else None
+    report = db.session.get(Report, child.report_id) if child is not None else None
+    if report is None or not policy.can_view(user, report):
+        raise NotFound(message)
+    return child, report
 
 
 def header_values(report: Report) -> dict[str, Any]:

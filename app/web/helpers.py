@@ -12,8 +12,6 @@ from markupsafe import Markup
 from app import method, policy
 from app.models import Status
 
-STATUS_LABELS = {"open": "Open", "in_review": "In review", "closed": "Closed"}
-
 
 def _labels():
     from flask_babel import lazy_gettext as _l
@@ -35,7 +33,7 @@ EVENT_LABELS = _labels()
 
 
 def register(app) -> None:
-    from flask_babel import gettext, lazy_gettext
+    from flask_babel import gettext
 
     @app.context_processor
     def _globals():
@@ -86,4 +84,3 @@ def register(app) -> None:
             return str(int(value))
         return value
 
-    _ = lazy_gettext

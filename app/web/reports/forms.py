@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.method.fields import Field
@@ -109,7 +109,3 @@ class TeamChangeForm(FlaskForm):
         _l("Role"),
         choices=[("member", _l("Member")), ("leader", _l("Team leader")), ("champion", _l("Champion")), ("viewer", _l("Viewer (read only)"))],
     )
-
-
-class ConflictForm(FlaskForm):
-    base_version = HiddenField()
