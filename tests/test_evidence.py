@@ -124,3 +124,20 @@ def test_upload_from_the_page_with_thumbnail(app, parties, report, client):
     assert thumb.status_code == 200 and thumb.mimetype in ("image/png", "image/jpeg")
     preview = client.get(f"/evidence/{att_id}/preview")
     assert preview.status_code == 200 and preview.headers["Content-Disposition"].startswith("inline")
+
+
+def test_page_upload_needs_the_csrf_token_and_stores_nothing_without_it(app, parties, report, client):
+    """The page form is read by the streaming reader (not by Flask-WTF), so its CSRF check runs
+    after the body is read - and before anything is stored."""
+    login(client, parties.oem_eng)
+    for token in (None, "forged-token"):
+        data = {"discipline": "D3", "file": [(io.BytesIO(png_bytes()), "hold-tags.png")]}
+        if token:
+            data["csrf_token"] = token
+        res = client.post(f"/reports/{report.id}/evidence", data=data, content_type="multipart/form-data")
+        assert res.status_code == 400
+    assert client.get(f"/api/v1/reports/{report.id}/attachments").get_json()["total"] == 0
+    from app.storage import get_store
+
+    tmp = get_store(app).tmp_dir
+    assert tmp.is_dir() and list(tmp.iterdir()) == []

@@ -15,6 +15,7 @@ from app.services import evidence
 from app.services import reports as report_service
 from app.services.export import attachment_json
 from app.storage.names import content_disposition
+from app.uploads import read_upload
 
 
 def serve(att: Attachment, *, inline: bool = False) -> Response:
@@ -33,13 +34,19 @@ def serve(att: Attachment, *, inline: bool = False) -> Response:
 
 @bp.route("/reports/<int:report_id>/attachments", methods=["POST"])
 def upload_attachment(report_id: int):
-    report = report_service.get_visible_report(current_user, report_id, for_update=True)
-    upload = request.files.get("file")
-    if upload is None:
-        raise BadRequest("Send the file as multipart/form-data in the field 'file'.", {"fields": {"file": "is required"}})
-    att = evidence.upload(current_user, report, upload.stream, upload.filename, request.form.get("discipline"),
-                          request.form.get("action_id"), request.form.get("description"), request.form.get("replaces_id"))
-    db.session.commit()
+    evidence.check_can_upload(current_user, report_service.get_visible_report(current_user, report_id))
+    db.session.commit()  # no transaction (and no lock) stays open while the body arrives
+    form = read_upload(request, evidence.max_bytes())
+    try:
+        parts = form.files_named("file")
+        if not parts:
+            raise BadRequest("Send the file as multipart/form-data in the field 'file'.", {"fields": {"file": "is required"}})
+        report = report_service.get_visible_report(current_user, report_id, for_update=True)
+        att = evidence.upload(current_user, report, parts[0].staged, parts[0].filename, form.get("discipline"),
+                              form.get("action_id"), form.get("description"), form.get("replaces_id"))
+        db.session.commit()
+    finally:
+        form.discard()
     return created(attachment_json(att))
 
 

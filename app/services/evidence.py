@@ -5,7 +5,7 @@ added, and the row is committed by the request edge - a crash leaves no row with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -19,6 +19,7 @@ from app.services import audit
 from app.services.reports import get_visible_child, touch
 from app.storage import errors as stored
 from app.storage import get_store
+from app.storage.base import StagedBlob
 from app.storage.names import safe_display_name
 
 
@@ -46,12 +47,19 @@ def _optional_int(value: Any, name: str) -> int | None:
     raise BadRequest(f"'{name}' must be an integer.", {"fields": {name: "must be an integer"}})
 
 
-def upload(actor: User, report: Report, stream, filename: Any, discipline: Any, action_id: Any = None,
-           description: Any = None, replaces_id: Any = None) -> Attachment:
+def check_can_upload(actor: User, report: Report) -> None:
+    """403/409 before a byte of the file is read."""
     if not policy.can_upload(actor, report):
         raise Forbidden(_("Only members of the report's team can add evidence."))
     if report.status == Status.closed:
         raise Conflict(_("The report is closed."), {"rule": "closed"})
+
+
+def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename: Any, discipline: Any, action_id: Any = None,
+           description: Any = None, replaces_id: Any = None) -> Attachment:
+    """`source` is a binary stream, or a file the request reader already staged in the store
+    (app/uploads.py); either way the blob is published before the row is added."""
+    check_can_upload(actor, report)
     code = _discipline(discipline)
     if description is not None and not isinstance(description, str):
         raise BadRequest("'description' must be a string.", {"fields": {"description": "must be a string"}})
@@ -71,7 +79,11 @@ def upload(actor: User, report: Report, stream, filename: Any, discipline: Any, 
             raise Invalid(_("The evidence to replace does not belong to this report."), fields={"replaces_id": "is not evidence of this report"})
     name = safe_display_name(filename if isinstance(filename, str) else "")
     try:
-        blob = get_store(current_app).ingest(stream, max_bytes(), filename=name)
+        store = get_store(current_app)
+        if isinstance(source, StagedBlob):
+            blob = store.publish(source, filename=name)
+        else:
+            blob = store.ingest(source, max_bytes(), filename=name)
     except stored.TooLarge:
         raise TooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
     except stored.EmptyFile:

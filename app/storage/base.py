@@ -28,6 +28,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -160,6 +161,113 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+@dataclass
+class StagedBlob:
+    """An fsynced temporary file with its SHA-256, not yet published (see `BlobStore.publish`)."""
+
+    path: Path
+    sha256: str
+    size: int
+    head: bytes
+    max_bytes: int
+    too_large: bool = False
+
+    def discard(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+# Helper threads of every BlobWriter in the process: SHA-256 and fdatasync release the GIL, so a
+# chunk is hashed while it is written, and the disk is written while the next chunks arrive (the
+# final fsync then has little left to do).
+_HASHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-hash")
+_FLUSHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blob-flush")
+PARALLEL_MIN = 128 * 1024  # smaller chunks are hashed in the caller's thread
+FLUSH_EVERY = 8 * CHUNK_SIZE  # start writing back after this many new bytes
+
+
+class BlobWriter:
+    """Steps 1-2 of the ingest: bytes pushed in go to a temporary file and into SHA-256.
+
+    Bytes beyond `max_bytes` are not written (the writer only counts them and sets `too_large`), so a
+    parser can read on to the next part of a request. `finish()` fsyncs and returns a `StagedBlob`;
+    `abort()` removes the temporary file (both are safe to call twice). A large chunk is hashed
+    while the caller goes on: its bytes must stay unchanged until the next `write()` or `finish()`
+    (bytes objects do; the multipart reader alternates between two buffers)."""
+
+    def __init__(self, tmp_dir: Path, max_bytes: int) -> None:
+        if not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValueError("max_bytes must be a positive integer")
+        self.max_bytes = max_bytes
+        fd, name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=tmp_dir)
+        self.path = Path(name)
+        self._fd: int | None = fd
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.too_large = False
+        self._head = bytearray()
+        self._unflushed = 0
+        self._flush: Future | None = None
+        self._hashing: Future | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        n = len(data)
+        if not n:
+            return
+        self.size += n
+        if self.too_large or self.size > self.max_bytes:
+            self.too_large = True
+            return
+        if len(self._head) < HEAD_SIZE:
+            self._head += data[: HEAD_SIZE - len(self._head)]
+        self._wait_hash()  # updates stay in order
+        if n >= PARALLEL_MIN:
+            self._hashing = _HASHING.submit(self._hash.update, data)
+        else:
+            self._hash.update(data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        self._unflushed += n
+        if self._unflushed >= FLUSH_EVERY and (self._flush is None or self._flush.done()):
+            self._unflushed = 0
+            self._flush = _FLUSHING.submit(os.fdatasync, self._fd)
+
+    def finish(self) -> StagedBlob:
+        try:
+            self._wait_hash()
+            self._wait_flush()
+            if not self.too_large:
+                os.fsync(self._fd)
+        finally:
+            self._close()
+        return StagedBlob(self.path, self._hash.hexdigest(), self.size, bytes(self._head), self.max_bytes, self.too_large)
+
+    def abort(self) -> None:
+        self._close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def _wait_hash(self) -> None:
+        hashing, self._hashing = self._hashing, None
+        if hashing is not None:
+            hashing.result()
+
+    def _wait_flush(self) -> None:
+        flush, self._flush = self._flush, None
+        if flush is not None:
+            flush.result()  # an I/O error surfaces here
+
+    def _close(self) -> None:
+        # A background flush must end before the descriptor is closed (and its number reused).
+        with contextlib.suppress(OSError):
+            self._wait_hash()
+            self._wait_flush()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
 class BlobStore(abc.ABC):
     """Content-addressed, write-once storage of evidence files."""
 
@@ -179,43 +287,45 @@ class BlobStore(abc.ABC):
         stream raises; in every case nothing is published and the temporary file is gone.
         `filename` is the uploader's name, used only for CSV-vs-text and executable extensions.
         """
-        if not isinstance(max_bytes, int) or max_bytes < 1:
-            raise ValueError("max_bytes must be a positive integer")
-        fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=self.tmp_dir)
-        tmp_path = Path(tmp_name)
+        writer = self.writer(max_bytes)
         try:
-            h = hashlib.sha256()
-            size = 0
-            head = bytearray()
-            with os.fdopen(fd, "wb") as out:
-                while True:
-                    chunk = stream.read(self.chunk_size)
-                    if not chunk:
-                        break
-                    if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                        raise TypeError("ingest() needs a binary stream (read() must return bytes)")
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(max_bytes)
-                    if len(head) < HEAD_SIZE:
-                        head += chunk[: HEAD_SIZE - len(head)]
-                    h.update(chunk)
-                    out.write(chunk)
-                if size == 0:
-                    raise EmptyFile()
-                out.flush()
-                os.fsync(out.fileno())
-            sha256 = h.hexdigest()
-            kind, refusal = filetypes.explain(bytes(head), filename, path=tmp_path)
+            while True:
+                chunk = stream.read(self.chunk_size)
+                if not chunk:
+                    break
+                if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                    raise TypeError("ingest() needs a binary stream (read() must return bytes)")
+                writer.write(chunk)
+                if writer.too_large:
+                    raise TooLarge(max_bytes)
+            staged = writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        return self.publish(staged, filename=filename, enforce_types=enforce_types)
+
+    def writer(self, max_bytes: int) -> BlobWriter:
+        """A temporary file in this store's tmp area that hashes what is written to it (steps 1-2);
+        `publish` its `finish()`ed result (steps 3-5). For parsers that push bytes as they arrive."""
+        return BlobWriter(self.tmp_dir, max_bytes)
+
+    def publish(self, staged: StagedBlob, *, filename: str | None = None, enforce_types: bool = True) -> StoredBlob:
+        """Steps 3-5 for a staged file: refuse what is too large, empty or not allowed, else publish.
+        The temporary file is gone afterwards in every case."""
+        try:
+            if staged.too_large:
+                raise TooLarge(staged.max_bytes)
+            if staged.size == 0:
+                raise EmptyFile()
+            kind, refusal = filetypes.explain(staged.head, filename, path=staged.path)
             if enforce_types and refusal is not None:
                 raise refusal
-            key = key_for(sha256)
-            created = self._publish(tmp_path, key, sha256, size, kind.mime)
-            log.info("evidence blob %s %s (%d bytes, %s)", "stored" if created else "deduplicated", key, size, kind.mime)
-            return StoredBlob(sha256, size, key, kind.mime, kind.inline_ok, deduplicated=not created)
+            key = key_for(staged.sha256)
+            created = self._publish(staged.path, key, staged.sha256, staged.size, kind.mime)
+            log.info("evidence blob %s %s (%d bytes, %s)", "stored" if created else "deduplicated", key, staged.size, kind.mime)
+            return StoredBlob(staged.sha256, staged.size, key, kind.mime, kind.inline_ok, deduplicated=not created)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp_path.unlink()
+            staged.discard()
 
     @abc.abstractmethod
     def _publish(self, tmp_path: Path, key: str, sha256: str, size: int, mime: str) -> bool:

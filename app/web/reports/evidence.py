@@ -6,44 +6,58 @@ from __future__ import annotations
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
 
 from app.errors import DomainError, Forbidden
-from app.extensions import db
+from app.extensions import csrf, db
 from app.services import evidence
 from app.services import reports as report_service
 from app.storage import get_store
 from app.storage.errors import StorageError
 from app.storage.thumbs import make_thumbnail
+from app.uploads import read_upload
 from app.web.flow import commit_or_flash
 from app.web.reports import bp
 
 
 @bp.route("/reports/<int:report_id>/evidence", methods=["POST"])
 @login_required
+@csrf.exempt  # checked below, once the streamed form is read (Flask-WTF would parse it first)
 def evidence_upload(report_id: int):
-    report = report_service.get_visible_report(current_user, report_id, for_update=True)
-    files = [f for f in request.files.getlist("file") if f and f.filename]
-    discipline = request.form.get("discipline", "")
-    back = url_for("reports.detail", report_id=report.id, d=discipline if discipline in report_service.method.CODES else None, _anchor="evidence")
-    if not files:
-        flash(_("Choose at least one file."), "danger")
-        return redirect(back)
-    stored = 0
-    for f in files:
+    evidence.check_can_upload(current_user, report_service.get_visible_report(current_user, report_id))
+    db.session.commit()  # no transaction (and no lock) stays open while the body arrives
+    form = read_upload(request, evidence.max_bytes())
+    try:
         try:
-            evidence.upload(current_user, report, f.stream, f.filename, discipline, request.form.get("action_id"),
-                            request.form.get("description"), request.form.get("replaces_id"))
-            db.session.commit()  # each file on its own: one refused file does not cost the others
-            stored += 1
-        except DomainError as exc:
-            if isinstance(exc, Forbidden):
-                raise  # 403 from the shared handler, not a flash
-            db.session.rollback()
-            flash(f"{f.filename}: {exc.message}", "danger")
+            validate_csrf(form.get("csrf_token") or request.headers.get("X-CSRFToken"))
+        except ValidationError as exc:
+            raise CSRFError(str(exc)) from None
+        report = report_service.get_visible_report(current_user, report_id, for_update=True)
+        discipline = form.get("discipline", "")
+        action_id = form.get("action_id")
+        back = url_for("reports.detail", report_id=report.id, d=discipline if discipline in report_service.method.CODES else None, _anchor="evidence")
+        files = [f for f in form.files_named("file") if f.filename]
+        if not files:
+            flash(_("Choose at least one file."), "danger")
+            return redirect(back)
+        stored = 0
+        for f in files:
+            try:
+                evidence.upload(current_user, report, f.staged, f.filename, discipline, action_id, form.get("description"), form.get("replaces_id"))
+                db.session.commit()  # each file on its own: one refused file does not cost the others
+                stored += 1
+            except DomainError as exc:
+                if isinstance(exc, Forbidden):
+                    raise  # 403 from the shared handler, not a flash
+                db.session.rollback()
+                flash(f"{f.filename}: {exc.message}", "danger")
+    finally:
+        form.discard()
     if stored:
         flash(_("%(n)s file(s) added as evidence.", n=stored), "success")
-    if request.form.get("action_id", "").isdigit():
-        return redirect(url_for("actions.detail", action_id=int(request.form["action_id"])))
+    if (action_id or "").isdigit():
+        return redirect(url_for("actions.detail", action_id=int(action_id)))
     return redirect(back)
 
 
