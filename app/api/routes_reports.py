@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from app import method, policy
 from app.api import bp
 from app.api.util import arg_code, created, json_body, paginate
+from app.db import late_writes
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
 from app.models import AuditEvent, Comment, Report, Status, User, is_id
@@ -94,8 +95,9 @@ def get_discipline(report_id: int, code: str):
 
 
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["PATCH"])
+@late_writes  # the report is locked inside save_discipline, after the values are checked
 def patch_discipline(report_id: int, code: str):
-    report = _report(report_id, for_update=True)
+    report = _report(report_id)
     if code not in method.CODES:
         raise NotFound(f"No discipline {code!r}.")
     data = json_body()

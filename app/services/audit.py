@@ -35,9 +35,18 @@ def record(
     if report is not None and report.id is None:
         db.session.flush()
         chain = chain_of(report)
-    last = db.session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    last, anchor = None, None
+    if report is not None:
+        # The anchor is the head of the chain, guarded by the report's write lock that every caller
+        # holds: one primary-key read (or none, within a transaction) and no early flush.
+        with db.session.no_autoflush:
+            anchor = db.session.get(AuditAnchor, chain)
+        if anchor is not None:
+            last = anchor
+    if last is None:
+        last = db.session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
     event = AuditEvent(
         chain=chain,
         seq=(last.seq + 1) if last else 1,
@@ -56,7 +65,8 @@ def record(
     db.session.add(event)
     if report is not None:
         report.audit_seq = event.seq
-    anchor = db.session.get(AuditAnchor, chain)
+    if anchor is None:
+        anchor = db.session.get(AuditAnchor, chain)
     if anchor is None:
         db.session.add(AuditAnchor(chain=chain, seq=event.seq, hash=event.hash))
     else:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, literal, select
 
 from app import method, policy
+from app.db import begin_writes
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
@@ -48,6 +49,16 @@ def get_visible_report(user: User, report_id: Any, *, for_update: bool = False) 
     report = db.session.scalar(stmt)
     if report is None or not policy.can_view(user, report):
         raise NotFound("No such report.")
+    return report
+
+
+def lock_for_write(report: Report) -> Report:
+    """Take the report's write lock now and see its current state: PostgreSQL locks the row (FOR
+    UPDATE) and reloads it; SQLite begins the write transaction (app/db.py, late writes). Callers
+    check again what may have changed meanwhile (stage, status, team)."""
+    begin_writes(db.session)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(Report).where(Report.id == report.id).with_for_update(of=Report).execution_options(populate_existing=True))
     return report
 
 
@@ -184,7 +195,9 @@ def withdraw_acceptances(actor: User, report: Report, code: str) -> list[str]:
     """Editing a discipline the customer already accepted withdraws that acceptance and every
     later one (8D-METHOD.md, "Staleness")."""
     withdrawn = []
-    for review in report.reviews:
+    with db.session.no_autoflush:  # one flush at commit for the whole save
+        reviews = list(report.reviews)
+    for review in reviews:
         if review.accepted and method.CODES.index(review.stage) >= method.CODES.index(code):
             review.withdrawn_at = utcnow()
             review.withdrawn_reason = f"{code} edited by {actor.name} after the customer accepted it"
@@ -211,6 +224,8 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
         raise Forbidden("Only members of the report's team can edit it.")
     ensure_not_frozen(report, code)
     yours = clean_values(method.BY_CODE[code].fields, fields)
+    lock_for_write(report)  # checked and cleaned without the lock; merged and written under it
+    ensure_not_frozen(report, code)  # the stage or status may have changed meanwhile
     stmt = select(DisciplineEntry).where(DisciplineEntry.report_id == report.id, DisciplineEntry.code == code)
     if db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=DisciplineEntry)

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 
 from app import method, policy
+from app.db import late_writes
 from app.errors import Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
@@ -270,8 +271,9 @@ _PAGES_LOCK = threading.Lock()
 
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["POST"])
 @login_required
+@late_writes  # the report is locked inside save_discipline, after the values are checked
 def save_discipline(report_id: int, code: str):
-    report = _report_for_update(report_id)
+    report = _report(report_id)
     if code not in method.CODES:
         abort(404)
     d = method.BY_CODE[code]
