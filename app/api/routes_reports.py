@@ -104,8 +104,8 @@ def patch_discipline(report_id: int, code: str):
     if "base_version" not in data:
         raise BadRequest("'base_version' is required.", {"fields": {"base_version": "is required"}})
     entry, notes = report_service.save_discipline(current_user, report, code, data.get("base_version"), data.get("fields", {}))
+    out = discipline_json(entry)  # from memory, before the commit expires it
     db.session.commit()
-    out = discipline_json(entry)
     out["notes"] = notes
     return jsonify(out)
 

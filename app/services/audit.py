@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from app.extensions import db
 from app.models import AuditAnchor, AuditEvent, Report, User, utcnow
@@ -29,21 +30,25 @@ def record(
     discipline: str | None = None,
     changes: dict | None = None,
     comment: str | None = None,
+    head: tuple[int, str] | None = None,
+    keep_seq: bool = True,
 ) -> AuditEvent:
-    """Append one event to the report's chain (or the global chain) in the current transaction."""
+    """Append one event to the report's chain (or the global chain) in the current transaction.
+
+    The chain's head is read from its anchor and the event and the anchor are written at once with
+    plain SQL statements (no unit-of-work flush): callers hold the report's write lock, so this is
+    the short part of every change that other writers of the report wait for. `head` (seq, hash)
+    is the anchor as the caller already read it under that lock; `keep_seq=False` when the caller
+    writes report.audit_seq itself."""
     chain = chain_of(report)
     if report is not None and report.id is None:
         db.session.flush()
         chain = chain_of(report)
-    last, anchor = None, None
-    if report is not None:
-        # The anchor is the head of the chain, guarded by the report's write lock that every caller
-        # holds: one primary-key read (or none, within a transaction) and no early flush.
-        with db.session.no_autoflush:
-            anchor = db.session.get(AuditAnchor, chain)
-        if anchor is not None:
-            last = anchor
-    if last is None:
+    anchors = AuditAnchor.__table__
+    if head is None:
+        head = db.session.execute(select(anchors.c.seq, anchors.c.hash).where(anchors.c.chain == chain)).first()
+    last = SimpleNamespace(seq=head[0], hash=head[1]) if head is not None else None
+    if last is None:  # a chain without an anchor yet (its first event, or a trail from before anchors)
         last = db.session.execute(
             select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(1)
         ).first()
@@ -62,15 +67,14 @@ def record(
         prev_hash=last.hash if last else GENESIS,
     )
     event.hash = event.compute_hash()
-    db.session.add(event)
-    if report is not None:
-        report.audit_seq = event.seq
-    if anchor is None:
-        anchor = db.session.get(AuditAnchor, chain)
-    if anchor is None:
-        db.session.add(AuditAnchor(chain=chain, seq=event.seq, hash=event.hash))
+    columns = ("chain", "seq", "report_id", "at", "actor_id", "actor_name", "actor_company", "action", "discipline", "changes", "comment", "prev_hash", "hash")
+    db.session.execute(insert(AuditEvent.__table__).values({c: getattr(event, c) for c in columns}))
+    if head is None:
+        db.session.execute(insert(anchors).values(chain=chain, seq=event.seq, hash=event.hash))
     else:
-        anchor.seq, anchor.hash = event.seq, event.hash
+        db.session.execute(update(anchors).where(anchors.c.chain == chain).values(seq=event.seq, hash=event.hash))
+    if report is not None and keep_seq:
+        report.audit_seq = event.seq
     return event
 
 

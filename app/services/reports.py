@@ -7,7 +7,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import method, policy
 from app.db import begin_writes
@@ -16,11 +17,13 @@ from app.extensions import db
 from app.method.definition import HEADER_FIELDS
 from app.method.fields import assign_row_ids, clean_values
 from app.models import (
+    AuditAnchor,
     Company,
     CompanyKind,
     DisciplineEntry,
     DisciplineRevision,
     Report,
+    Review,
     Status,
     TeamMember,
     TeamRole,
@@ -49,16 +52,6 @@ def get_visible_report(user: User, report_id: Any, *, for_update: bool = False) 
     report = db.session.scalar(stmt)
     if report is None or not policy.can_view(user, report):
         raise NotFound("No such report.")
-    return report
-
-
-def lock_for_write(report: Report) -> Report:
-    """Take the report's write lock now and see its current state: PostgreSQL locks the row (FOR
-    UPDATE) and reloads it; SQLite begins the write transaction (app/db.py, late writes). Callers
-    check again what may have changed meanwhile (stage, status, team)."""
-    begin_writes(db.session)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(select(Report).where(Report.id == report.id).with_for_update(of=Report).execution_options(populate_existing=True))
     return report
 
 
@@ -195,9 +188,7 @@ def withdraw_acceptances(actor: User, report: Report, code: str) -> list[str]:
     """Editing a discipline the customer already accepted withdraws that acceptance and every
     later one (8D-METHOD.md, "Staleness")."""
     withdrawn = []
-    with db.session.no_autoflush:  # one flush at commit for the whole save
-        reviews = list(report.reviews)
-    for review in reviews:
+    for review in report.reviews:
         if review.accepted and method.CODES.index(review.stage) >= method.CODES.index(code):
             review.withdrawn_at = utcnow()
             review.withdrawn_reason = f"{code} edited by {actor.name} after the customer accepted it"
@@ -207,29 +198,10 @@ def withdraw_acceptances(actor: User, report: Report, code: str) -> list[str]:
     return withdrawn
 
 
-def save_discipline(actor: User, report: Report, code: str, base_version: Any, fields: Any) -> tuple[DisciplineEntry, list[str]]:
-    """Save the fields an editor changed since `base_version`, merging with others' saves.
-
-    Returns the entry and notes for the user (e.g. acceptances withdrawn). Raises Conflict with
-    details.fields {field: {yours, theirs, base}} - and writes nothing - when someone else changed
-    the same field (or the same table row) since base_version.
-    """
-    if code not in method.BY_CODE:
-        raise NotFound(f"No discipline {code!r}.")
-    if isinstance(base_version, bool) or not isinstance(base_version, int):
-        raise BadRequest("'base_version' must be an integer.", {"fields": {"base_version": "must be an integer"}})
-    if not isinstance(fields, dict):
-        raise BadRequest("'fields' must be an object.", {"fields": {"fields": "must be an object"}})
-    if not policy.can_edit(actor, report, code):
-        raise Forbidden("Only members of the report's team can edit it.")
-    ensure_not_frozen(report, code)
-    yours = clean_values(method.BY_CODE[code].fields, fields)
-    lock_for_write(report)  # checked and cleaned without the lock; merged and written under it
-    ensure_not_frozen(report, code)  # the stage or status may have changed meanwhile
-    stmt = select(DisciplineEntry).where(DisciplineEntry.report_id == report.id, DisciplineEntry.code == code)
-    if db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=DisciplineEntry)
-    entry = db.session.scalar(stmt.execution_options(populate_existing=True))
+def _merge(report: Report, code: str, entry, base_version: int, yours: dict) -> tuple[dict, dict, list[str]]:
+    """(new values, changes {field: [old, new]}, notes) of saving `yours` over `entry` (anything
+    with version, values and field_versions); Conflict
+    (with details.fields) when someone else changed the same fields since base_version."""
     if base_version < 0 or base_version > entry.version:
         raise Invalid("base_version is not a version of this discipline.", fields={"base_version": f"must be between 0 and {entry.version}"})
     theirs = dict(entry.values or {})
@@ -244,7 +216,6 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
     for f in method.BY_CODE[code].fields:
         if f.type == "table" and f.name in yours:
             assign_row_ids(yours[f.name], [base.get(f.name), theirs.get(f.name)])
-
     tables = {f.name for f in method.BY_CODE[code].fields if f.type == "table"}
     merged, conflicts = three_way(base, theirs, yours, changed_since, tables)
     if conflicts:
@@ -256,22 +227,88 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
     new_values.update(merged)
     notes = method.on_save(code, theirs, new_values)
     changes = {name: [theirs.get(name), new_values.get(name)] for name in method.BY_CODE[code].fields_names() if theirs.get(name) != new_values.get(name)}
+    return new_values, changes, notes
+
+
+def _write_state(report: Report, code: str):
+    """Take the report's write lock, then read in one statement all that a save must see current:
+    stage and status, the discipline's version, the audit chain's head, and whether the customer
+    accepted this discipline or a later one. (SQLite: the write transaction begins here,
+    see app/db.py "late writes".)"""
+    begin_writes(db.session)
+    r, d, a, v = Report.__table__, DisciplineEntry.__table__, AuditAnchor.__table__, Review.__table__
+    chain = audit.chain_of(report)
+    if db.engine.dialect.name == "postgresql":
+        # The lock first, on its own: a statement that waited for it reads with its older snapshot,
+        # so what must be current is read by the next one.
+        db.session.connection().execute(select(r.c.id).where(r.c.id == report.id).with_for_update())
+    stmt = select(
+        r.c.stage, r.c.status, r.c.change_counter, d.c.id.label("entry_id"), d.c.version, d.c["values"], d.c.field_versions,
+        select(a.c.seq).where(a.c.chain == chain).scalar_subquery().label("head_seq"),
+        select(a.c.hash).where(a.c.chain == chain).scalar_subquery().label("head_hash"),
+        exists().where(v.c.report_id == r.c.id, v.c.decision == "approve", v.c.withdrawn_at.is_(None),
+                       v.c.stage.in_(method.CODES[method.CODES.index(code):])).label("accepted_later"),
+    ).select_from(r.join(d, (d.c.report_id == r.c.id) & (d.c.code == code))).where(r.c.id == report.id)
+    state = db.session.connection().execute(stmt).one()
+    set_committed_value(report, "stage", state.stage)
+    set_committed_value(report, "status", state.status)
+    return state
+
+
+def save_discipline(actor: User, report: Report, code: str, base_version: Any, fields: Any) -> tuple[DisciplineEntry, list[str]]:
+    """Save the fields an editor changed since `base_version`, merging with others' saves.
+
+    Returns the entry and notes for the user (e.g. acceptances withdrawn). Raises Conflict with
+    details.fields {field: {yours, theirs, base}} - and writes nothing - when someone else changed
+    the same field (or the same table row) since base_version.
+
+    Concurrent editors of one report queue only for the short write at the end: the values are
+    checked and cleaned first; then the report is locked, the discipline and the trail's head are
+    read in one statement, merged, and written with plain statements.
+    """
+    if code not in method.BY_CODE:
+        raise NotFound(f"No discipline {code!r}.")
+    if isinstance(base_version, bool) or not isinstance(base_version, int):
+        raise BadRequest("'base_version' must be an integer.", {"fields": {"base_version": "must be an integer"}})
+    if not isinstance(fields, dict):
+        raise BadRequest("'fields' must be an object.", {"fields": {"fields": "must be an object"}})
+    if not policy.can_edit(actor, report, code):
+        raise Forbidden("Only members of the report's team can edit it.")
+    ensure_not_frozen(report, code)
+    yours = clean_values(method.BY_CODE[code].fields, fields)
+    actor_id, report_id = actor.id, report.id
+    entry = db.session.scalar(select(DisciplineEntry).where(DisciplineEntry.report_id == report_id, DisciplineEntry.code == code))
+
+    state = _write_state(report, code)  # -- the report is locked from here to the commit --
+    ensure_not_frozen(report, code)
+    new_values, changes, notes = _merge(report, code, state, base_version, yours)
     if not changes:
         return entry, notes
-    entry.version += 1
-    entry.values = new_values
-    versions = dict(entry.field_versions or {})
+    now, version = utcnow(), state.version + 1
+    versions = dict(state.field_versions or {})
     for name in changes:
-        versions[name] = entry.version
-    entry.field_versions = versions
-    entry.updated_at = utcnow()
-    entry.updated_by_id = actor.id
-    db.session.add(DisciplineRevision(report_id=report.id, code=code, version=entry.version, values=new_values, created_by_id=actor.id))
-    withdrawn = withdraw_acceptances(actor, report, code)
-    if withdrawn:
+        versions[name] = version
+    row = {"version": version, "values": new_values, "field_versions": versions, "updated_at": now, "updated_by_id": actor_id}
+    entries = DisciplineEntry.__table__
+    conn = db.session.connection()
+    conn.execute(update(entries).where(entries.c.id == state.entry_id).values(row))
+    conn.execute(insert(DisciplineRevision.__table__).values(
+        report_id=report_id, code=code, version=version, values=new_values, created_at=now, created_by_id=actor_id))
+    for key, value in row.items():
+        set_committed_value(entry, key, value)
+    set_committed_value(entry, "updated_by", actor)
+    head = (state.head_seq, state.head_hash) if state.head_seq is not None else None
+    if state.accepted_later:
+        withdrawn = withdraw_acceptances(actor, report, code)
         notes.append(f"The customer's acceptance of {', '.join(withdrawn)} was withdrawn because {code} changed.")
-    touch(report)
-    audit.record("discipline.updated", actor, report, discipline=code, changes=changes, comment="; ".join(notes) or None)
+        head = None  # the trail has moved on; read its head again
+    event = audit.record("discipline.updated", actor, report, discipline=code, changes=changes, comment="; ".join(notes) or None,
+                         head=head, keep_seq=False)
+    reports = Report.__table__
+    conn.execute(update(reports).where(reports.c.id == report_id).values(
+        updated_at=now, change_counter=reports.c.change_counter + 1, audit_seq=event.seq))
+    for key, value in (("updated_at", now), ("change_counter", state.change_counter + 1), ("audit_seq", event.seq)):
+        set_committed_value(report, key, value)
     return entry, notes
 
 
