@@ -106,3 +106,22 @@ def test_editors_on_the_same_field_exactly_one_wins_each_round(server, editors):
                 body = r.json()
                 assert body["error"] == "conflict"
                 assert body["details"]["fields"]["trend"]["yours"] == f"round {round_} by editor {i}"
+
+
+def test_the_audit_trail_of_concurrent_saves_is_one_intact_chain(server, editors):
+    """Every save above appended to the report's hash chain under the report's lock: no gaps, no
+    forks, the anchor at the end, and one discipline.updated event per successful save."""
+    report_id, headers = editors
+    out = server.flask("audit", "verify")
+    assert "Audit trail intact" in out
+    events = []
+    url = f"{server.url}/api/v1/reports/{report_id}/events?per_page=100"
+    page = 1
+    while True:
+        body = requests.get(f"{url}&page={page}", headers=headers[0], timeout=30).json()
+        events += body["items"]
+        if len(events) >= body["total"] or not body["items"]:
+            break
+        page += 1
+    saves = [e for e in events if e["action"] == "discipline.updated"]
+    assert len(saves) == 400 + 10  # 8 x 50 merged saves, one winner in each of the 10 rounds
