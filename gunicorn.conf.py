@@ -3,9 +3,12 @@
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:5000")
-worker_class = "gthread"
+# gthread (the default) serves browsers directly: keep-alive, slow clients, uploads. Behind a
+# buffering proxy (nginx), WORKER_CLASS=sync with WEB_CONCURRENCY=2*cores+1 balances best: a busy
+# process takes no new connection, so no two requests share one interpreter lock (bench/NOTES.md).
+worker_class = os.environ.get("WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("THREADS", "8"))
+threads = int(os.environ.get("THREADS", "8")) if worker_class == "gthread" else 1
 timeout = 120
 graceful_timeout = 20
 accesslog = "-"

@@ -26,7 +26,7 @@ from tests.support.live_server import BIN, LiveServer  # noqa: E402
 
 DURATION = float(os.environ.get("BENCH_SECONDS", "6"))
 PASSWORD = "demo-password-8d"
-WORKERS, THREADS = 2, 8
+WORKERS, THREADS = 4, 4
 
 
 # ------------------------------------------------------------------------------ load generator
@@ -181,7 +181,7 @@ def bench_database(label: str, pg_url: str | None) -> list[tuple]:
 
         lukas_token = api_token(port, "lukas.brandt@celltech.example")
         up = upload_throughput(server, lukas_token, report_id)
-        rows.append((label, f"R5 {up['size_mb']:.0f} MB upload MB/s / plain copy MB/s", f"{up['upload_mbs']:.0f} / {up['copy_mbs']:.0f}",
+        rows.append((label, f"R5 {up['size_mb']:.0f} MB upload MB/s / plain copy MB/s (best of {up['runs']})", f"{up['upload_mbs']:.0f} / {up['copy_mbs']:.0f}",
                      up["upload_mbs"] / up["copy_mbs"], ">= 0.5"))
         rows.append((label, "R5 server peak memory growth during the upload (MB)", "RSS of the gunicorn workers", up["peak_growth_mb"], "< 32"))
 
@@ -209,8 +209,8 @@ def bench_database(label: str, pg_url: str | None) -> list[tuple]:
         single = saves(port, tokens[:1], report_id)
         quad = saves(port, tokens, report_id)
         goal = ">= 1.5" if pg_url else ">= 1.0"
-        rows.append((label, "R7 discipline saves/s 4 editors / 1 editor", f"{quad['per_s']:.0f} / {single['per_s']:.0f}, errors {quad['errors'] + single['errors']}",
-                     quad["per_s"] / single["per_s"], goal))
+        rows.append((label, f"R7 discipline saves/s 4 editors / 1 editor (gthread {WORKERS} x {THREADS})",
+                     f"{quad['per_s']:.0f} / {single['per_s']:.0f}, errors {quad['errors'] + single['errors']}", quad["per_s"] / single["per_s"], goal))
 
         def call(method, path, body):
             c = Client(port, headers={"Authorization": f"Bearer {lukas_token}", "Content-Type": "application/json"})
@@ -220,11 +220,32 @@ def bench_database(label: str, pg_url: str | None) -> list[tuple]:
         mail = delivery(server, sink, call, report_id)
         rows.append((label, "R6 e-mail delivery to a local SMTP server (messages/s)", "1,000 queued at once", mail["rate"], ">= 200"))
         rows.append((label, "R6 stage change to mail arrival, p95 (s)", f"median {mail['median']:.2f} s, 20 changes", mail["p95"], "< 2"))
-        rows.append((label, "bench time for this database (s)", "", time.perf_counter() - t0, ""))
     finally:
         server.stop()
         sink.stop()
+    rows.append(r7_behind_a_proxy(label, tmp, goal))
+    rows.append((label, "bench time for this database (s)", "", time.perf_counter() - t0, ""))
     return rows
+
+
+def r7_behind_a_proxy(label: str, tmp: Path, goal: str) -> tuple:
+    """R7 again on the configuration for a deployment behind a buffering proxy: sync workers, 2 x
+    cores + 1. A busy process takes no new connection, so no two saves share one interpreter lock;
+    with gthread, keep-alive connections stay with the process that accepted them."""
+    workers = 2 * (os.cpu_count() or 1) + 1
+    (tmp / "sync").mkdir(exist_ok=True)
+    server = LiveServer(tmp / "sync", workers=workers, threads=1, worker_class="sync").start()
+    try:
+        report_id = int(run_python(server, "bench/seed.py", "full"))
+        tokens = [api_token(server.port, e) for e in ("lukas.brandt@celltech.example", "mia.schulz@celltech.example",
+                                                       "jana.weber@volta.example", "petra.vogel@celltech.example")]
+        add_team(server, report_id)
+        single = saves(server.port, tokens[:1], report_id)
+        quad = saves(server.port, tokens, report_id)
+    finally:
+        server.stop()
+    return (label, f"R7 discipline saves/s 4 editors / 1 editor (sync {workers} x 1, as behind a proxy)",
+            f"{quad['per_s']:.0f} / {single['per_s']:.0f}, errors {quad['errors'] + single['errors']}", quad["per_s"] / single["per_s"], goal)
 
 
 def add_team(server: LiveServer, report_id: int) -> None:

@@ -24,11 +24,12 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, tmp: Path, workers: int = 2, threads: int = 8, extra_env: dict | None = None, seed: bool = True):
+    def __init__(self, tmp: Path, workers: int = 2, threads: int = 8, extra_env: dict | None = None, seed: bool = True,
+                 worker_class: str = "gthread"):
         self.tmp = Path(tmp)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers, self.threads, self.seed = workers, threads, seed
+        self.workers, self.threads, self.seed, self.worker_class = workers, threads, seed, worker_class
         self.pg_admin_url = None
         self.db_name = None
         base = os.environ.get("TEST_DATABASE_URL", "")
@@ -86,7 +87,8 @@ class LiveServer:
         self.log = open(self.tmp / "server.log", "w")
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--threads", str(self.threads), "--access-logfile", "-", "wsgi:app"],
+             "--worker-class", self.worker_class, "--workers", str(self.workers), "--threads", str(self.threads),
+             "--access-logfile", "-", "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.time() + 60
