@@ -30,16 +30,32 @@ def record(
     discipline: str | None = None,
     changes: dict | None = None,
     comment: str | None = None,
-    head: tuple[int, str] | None = None,
-    keep_seq: bool = True,
 ) -> AuditEvent:
     """Append one event to the report's chain (or the global chain) in the current transaction.
 
-    The chain's head is read from its anchor and the event and the anchor are written at once with
-    plain SQL statements (no unit-of-work flush): callers hold the report's write lock, so this is
-    the short part of every change that other writers of the report wait for. `head` (seq, hash)
-    is the anchor as the caller already read it under that lock; `keep_seq=False` when the caller
-    writes report.audit_seq itself."""
+    The chain's head is read from its anchor, and the event and the anchor are written with plain
+    SQL statements (no unit-of-work flush): callers hold the report's write lock, so this is the
+    short part of every change that other writers of the report wait for."""
+    event, anchored = next_event(action, actor, report, discipline=discipline, changes=changes, comment=comment)
+    for statement in write_statements(event, anchored):
+        db.session.execute(statement)
+    if report is not None:
+        report.audit_seq = event.seq
+    return event
+
+
+def next_event(
+    action: str,
+    actor: User | None,
+    report: Report | None = None,
+    *,
+    discipline: str | None = None,
+    changes: dict | None = None,
+    comment: str | None = None,
+    head: tuple[int, str] | None = None,
+) -> tuple[AuditEvent, bool]:
+    """The chain's next event, hashed but not written, and whether the chain has an anchor yet.
+    `head` (seq, hash) is the anchor when the caller already read it under the report's lock."""
     chain = chain_of(report)
     if report is not None and report.id is None:
         db.session.flush()
@@ -67,15 +83,19 @@ def record(
         prev_hash=last.hash if last else GENESIS,
     )
     event.hash = event.compute_hash()
-    columns = ("chain", "seq", "report_id", "at", "actor_id", "actor_name", "actor_company", "action", "discipline", "changes", "comment", "prev_hash", "hash")
-    db.session.execute(insert(AuditEvent.__table__).values({c: getattr(event, c) for c in columns}))
-    if head is None:
-        db.session.execute(insert(anchors).values(chain=chain, seq=event.seq, hash=event.hash))
-    else:
-        db.session.execute(update(anchors).where(anchors.c.chain == chain).values(seq=event.seq, hash=event.hash))
-    if report is not None and keep_seq:
-        report.audit_seq = event.seq
-    return event
+    return event, head is not None
+
+
+_COLUMNS = ("chain", "seq", "report_id", "at", "actor_id", "actor_name", "actor_company", "action", "discipline", "changes", "comment",
+            "prev_hash", "hash")
+
+
+def write_statements(event: AuditEvent, anchored: bool) -> list:
+    """INSERT of the event and the move of its chain's anchor."""
+    anchors = AuditAnchor.__table__
+    move = (update(anchors).where(anchors.c.chain == event.chain).values(seq=event.seq, hash=event.hash) if anchored
+            else insert(anchors).values(chain=event.chain, seq=event.seq, hash=event.hash))
+    return [insert(AuditEvent.__table__).values({c: getattr(event, c) for c in _COLUMNS}), move]
 
 
 @dataclass

@@ -255,6 +255,17 @@ def _write_state(report: Report, code: str):
     return state
 
 
+def _write_together(statements: list) -> None:
+    """Run INSERT/UPDATE statements in order - on PostgreSQL as one statement (data-modifying
+    CTEs), so a save that holds the report's lock waits for one round trip instead of five."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(literal(1)).add_cte(*(s.cte(f"w{i}") for i, s in enumerate(statements))))
+    else:
+        for statement in statements:
+            conn.execute(statement)
+
+
 def save_discipline(actor: User, report: Report, code: str, base_version: Any, fields: Any) -> tuple[DisciplineEntry, list[str]]:
     """Save the fields an editor changed since `base_version`, merging with others' saves.
 
@@ -289,24 +300,24 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
     for name in changes:
         versions[name] = version
     row = {"version": version, "values": new_values, "field_versions": versions, "updated_at": now, "updated_by_id": actor_id}
-    entries = DisciplineEntry.__table__
-    conn = db.session.connection()
-    conn.execute(update(entries).where(entries.c.id == state.entry_id).values(row))
-    conn.execute(insert(DisciplineRevision.__table__).values(
-        report_id=report_id, code=code, version=version, values=new_values, created_at=now, created_by_id=actor_id))
-    for key, value in row.items():
-        set_committed_value(entry, key, value)
-    set_committed_value(entry, "updated_by", actor)
+    entries, reports = DisciplineEntry.__table__, Report.__table__
     head = (state.head_seq, state.head_hash) if state.head_seq is not None else None
     if state.accepted_later:
         withdrawn = withdraw_acceptances(actor, report, code)
         notes.append(f"The customer's acceptance of {', '.join(withdrawn)} was withdrawn because {code} changed.")
         head = None  # the trail has moved on; read its head again
-    event = audit.record("discipline.updated", actor, report, discipline=code, changes=changes, comment="; ".join(notes) or None,
-                         head=head, keep_seq=False)
-    reports = Report.__table__
-    conn.execute(update(reports).where(reports.c.id == report_id).values(
-        updated_at=now, change_counter=reports.c.change_counter + 1, audit_seq=event.seq))
+    event, anchored = audit.next_event("discipline.updated", actor, report, discipline=code, changes=changes,
+                                       comment="; ".join(notes) or None, head=head)
+    _write_together([
+        update(entries).where(entries.c.id == state.entry_id).values(row),
+        insert(DisciplineRevision.__table__).values(report_id=report_id, code=code, version=version, values=new_values, created_at=now,
+                                                    created_by_id=actor_id),
+        *audit.write_statements(event, anchored),
+        update(reports).where(reports.c.id == report_id).values(updated_at=now, change_counter=reports.c.change_counter + 1, audit_seq=event.seq),
+    ])
+    for key, value in row.items():
+        set_committed_value(entry, key, value)
+    set_committed_value(entry, "updated_by", actor)
     for key, value in (("updated_at", now), ("change_counter", state.change_counter + 1), ("audit_seq", event.seq)):
         set_committed_value(report, key, value)
     return entry, notes
