@@ -63,7 +63,7 @@ def _post_file(port: int, token: str, report_id: int, source: Path) -> tuple[flo
     return seconds, r.status, body
 
 
-def upload_throughput(server, token: str, report_id: int, size_mb: int = 200, runs: int = 3) -> dict:
+def upload_throughput(server, token: str, report_id: int, size_mb: int = 200, runs: int = 5) -> dict:
     """Best of `runs` for both sides: a plain copy of the file (shutil.copyfile + fsync, on the same
     disk) and an upload of it through the API (new content each time, so nothing is deduplicated).
     Dirty pages are written back (sync) before every timed run so that no run pays for another's."""
