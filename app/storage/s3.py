@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,10 +126,12 @@ class S3Store(BlobStore):
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, boto3.exceptions.S3UploadFailedError) as exc:
             raise StorageError(f"The file could not be saved to object storage ({exc}).") from exc
-        after = self._head(name)
-        if after is None or after.get("ContentLength") != size:
-            raise StorageError(f"Object storage did not confirm the upload of {key}.")
-        return True
+        for wait in (0, 0.05, 0.1, 0.2, 0.4):  # an identical upload running at the same time may be mid-write
+            time.sleep(wait)
+            after = self._head(name)
+            if after is not None and after.get("ContentLength") == size:
+                return True
+        raise StorageError(f"Object storage did not confirm the upload of {key}.")
 
     # -- reading ---------------------------------------------------------------------------------
 
