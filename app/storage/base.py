@@ -183,7 +183,7 @@ class StagedBlob:
 _HASHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-hash")
 _FLUSHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blob-flush")
 PARALLEL_MIN = 128 * 1024  # smaller chunks are hashed in the caller's thread
-FLUSH_EVERY = 8 * CHUNK_SIZE  # start writing back after this many new bytes
+FLUSH_EVERY = 16 * CHUNK_SIZE  # start writing back after this many new bytes
 
 
 class BlobWriter:
