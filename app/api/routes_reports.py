@@ -103,7 +103,8 @@ def patch_discipline(report_id: int, code: str):
     data = json_body()
     if "base_version" not in data:
         raise BadRequest("'base_version' is required.", {"fields": {"base_version": "is required"}})
-    entry, notes = report_service.save_discipline(current_user, report, code, data.get("base_version"), data.get("fields", {}))
+    actor = current_user._get_current_object()  # the user itself: a save reads it often, the proxy looks it up each time
+    entry, notes = report_service.save_discipline(actor, report, code, data.get("base_version"), data.get("fields", {}))
     out = discipline_json(entry)  # from memory, before the commit expires it
     db.session.commit()
     out["notes"] = notes

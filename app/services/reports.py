@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app import method, policy
 from app.db import begin_writes
@@ -288,13 +290,12 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
     ensure_not_frozen(report, code)
     yours = clean_values(method.BY_CODE[code].fields, fields)
     actor_id, report_id = actor.id, report.id
-    entry = db.session.scalar(select(DisciplineEntry).where(DisciplineEntry.report_id == report_id, DisciplineEntry.code == code))
 
     state = _write_state(report, code)  # -- the report is locked from here to the commit --
     ensure_not_frozen(report, code)
     new_values, changes, notes = _merge(report, code, state, base_version, yours)
     if not changes:
-        return entry, notes
+        return db.session.get(DisciplineEntry, state.entry_id), notes
     now, version = utcnow(), state.version + 1
     versions = dict(state.field_versions or {})
     for name in changes:
@@ -315,9 +316,15 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
         *audit.write_statements(event, anchored),
         update(reports).where(reports.c.id == report_id).values(updated_at=now, change_counter=reports.c.change_counter + 1, audit_seq=event.seq),
     ])
-    for key, value in row.items():
-        set_committed_value(entry, key, value)
-    set_committed_value(entry, "updated_by", actor)
+    # The entry as saved, without reading it again: the session's copy if it holds one (kept
+    # current), else a plain object with what callers read (code, version, values, updated_*).
+    entry = db.session.identity_map.get(identity_key(DisciplineEntry, state.entry_id))
+    if entry is None:
+        entry = SimpleNamespace(id=state.entry_id, report_id=report_id, code=code, **row, updated_by=actor)
+    else:
+        for key, value in row.items():
+            set_committed_value(entry, key, value)
+        set_committed_value(entry, "updated_by", actor)
     for key, value in (("updated_at", now), ("change_counter", state.change_counter + 1), ("audit_seq", event.seq)):
         set_committed_value(report, key, value)
     return entry, notes
