@@ -130,3 +130,26 @@ def test_oversized_and_malformed_bodies(server, auth):
     r = requests.post(f"{server.url}/api/v1/reports/{report_id}/attachments", json={"file": "x"}, headers=headers, timeout=30)
     assert r.status_code == 400
     assert attachment_count(server, auth) == before and temp_files(server) == []
+
+
+def test_the_page_form_uploads_through_gunicorn_with_its_csrf_token(server, auth):
+    """The no-JavaScript form: several files in one request, read by the streaming reader, the
+    CSRF token checked after it (a missing one stores nothing)."""
+    _headers, report_id = auth
+    from tests.conftest import csrf_from
+
+    s = requests.Session()
+    page = s.get(f"{server.url}/login", timeout=30).text
+    r = s.post(f"{server.url}/login", data={"email": "lukas.brandt@celltech.example", "password": DEMO_PASSWORD,
+                                            "csrf_token": csrf_from(page)}, timeout=30)
+    assert r.status_code == 200 and "/login" not in r.url
+    before = attachment_count(server, auth)
+    files = [("file", ("hold-tags.csv", b"tag;qty\nH-1;40\n", "text/csv")), ("file", ("evil.csv", b"<html><script>x</script></html>", "text/csv"))]
+    r = s.post(f"{server.url}/reports/{report_id}/evidence", data={"discipline": "D3"}, files=files, timeout=30, allow_redirects=False)
+    assert r.status_code == 400 and attachment_count(server, auth) == before
+    token = csrf_from(s.get(f"{server.url}/reports/{report_id}?d=D3", timeout=30).text)
+    r = s.post(f"{server.url}/reports/{report_id}/evidence", data={"discipline": "D3", "csrf_token": token, "description": "Hold tags"},
+               files=files, timeout=30)
+    assert r.status_code == 200
+    assert "hold-tags.csv" in r.text and "evil.csv: " in r.text  # stored, and the refusal names the file and the reason
+    assert attachment_count(server, auth) == before + 1 and temp_files(server) == []
