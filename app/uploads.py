@@ -2,7 +2,7 @@
 
 `read_upload()` runs the streaming multipart reader (app/storage/multipart.py) over the raw body:
 file parts go straight into the store's temporary files while SHA-256 is computed, so a 200 MB
-file passes through memory 4 MiB at a time and is written once. The caller publishes each file
+file passes through memory 3 MiB at a time and is written once. The caller publishes each file
 (`store.publish`, in services/evidence.py) and discards what is left (`Form.discard()`).
 
 The body is read through gunicorn's socket when the request came through gunicorn with a

@@ -180,8 +180,8 @@ class StagedBlob:
 # Helper threads of every BlobWriter in the process: SHA-256 and fdatasync release the GIL, so a
 # chunk is hashed while it is written, and the disk is written while the next chunks arrive (the
 # final fsync then has little left to do).
-_HASHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="blob-hash")
-_FLUSHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blob-flush")
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blob-hash")
+_FLUSHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blob-flush")
 PARALLEL_MIN = 128 * 1024  # smaller chunks are hashed in the caller's thread
 FLUSH_EVERY = 16 * CHUNK_SIZE  # start writing back after this many new bytes
 

@@ -2,7 +2,7 @@
 
 Werkzeug's form parser is general and pure Python (about 120-350 MB/s here) and spools every file
 into a temporary file that the store would then read, hash and write a second time. This reader
-looks for the part boundary with `bytearray.find` in windows of 4 MiB and pushes the bytes of
+looks for the part boundary with `bytearray.find` in windows of 3 MiB and pushes the bytes of
 each file part straight into a `BlobWriter` of the store (SHA-256 + temporary file in the store's
 tmp area): one pass over the bytes, never more than its two windows in memory, whatever the size.
 
@@ -22,7 +22,7 @@ from werkzeug.http import parse_options_header
 
 from app.storage.base import BlobWriter, StagedBlob
 
-WINDOW = 4 << 20  # bytes read from the client at a time (two such buffers take turns)
+WINDOW = 3 << 20  # bytes read from the client at a time (two such buffers take turns)
 MAX_HEADER_BLOCK = 16 * 1024  # headers of one part
 MAX_PREAMBLE = 64 * 1024
 MAX_FIELD = 64 * 1024  # a non-file field (descriptions are at most 2,000 characters)
