@@ -43,8 +43,6 @@ def read_upload(request: Request, max_file_bytes: int) -> Form:
         raise TooLarge(_("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
     except MultipartError as exc:
         raise BadRequest(_("The upload could not be read: %(reason)s", reason=str(exc))) from None
-    except OSError:
-        raise BadRequest(_("The upload could not be read: the connection was lost. Nothing was stored.")) from None
 
 
 def _body_readinto(request: Request) -> Callable[[memoryview], int]:
@@ -54,7 +52,10 @@ def _body_readinto(request: Request) -> Callable[[memoryview], int]:
     stream = request.stream  # Werkzeug's stream, limited to Content-Length / MAX_CONTENT_LENGTH
 
     def readinto(view: memoryview) -> int:
-        return stream.readinto(view) or 0
+        try:
+            return stream.readinto(view) or 0
+        except OSError as exc:  # the client's connection, not the store (its errors are the server's)
+            raise MultipartError("the connection was lost. Nothing was stored.") from exc
 
     return readinto
 
@@ -86,7 +87,10 @@ def _gunicorn_readinto(environ: dict) -> Callable[[memoryview], int] | None:
             view[:n] = pending[:n]
             pending = pending[n:]
         else:
-            n = sock.recv_into(view, want)
+            try:
+                n = sock.recv_into(view, want)
+            except OSError as exc:  # the client's connection, not the store (its errors are the server's)
+                raise MultipartError("the connection was lost. Nothing was stored.") from exc
             if n == 0:
                 return 0
         reader.length -= n
