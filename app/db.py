@@ -5,7 +5,7 @@ Late writes: a view marked `@late_writes` reads and checks first and takes the w
 its last step (`begin_writes()`), so that concurrent editors of one report do their parsing,
 validation and merging side by side and queue only for the write itself. On SQLite its first
 transaction is a shared read; `begin_writes()` ends it and the next statement begins BEGIN
-IMMEDIATE. (PostgreSQL callers lock the rows they change; see services/reports.lock_for_write.)"""
+IMMEDIATE. (PostgreSQL callers lock the rows they change; see services/reports._write_state.)"""
 
 from __future__ import annotations
 

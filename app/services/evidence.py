@@ -18,7 +18,7 @@ from app.models import Action, Attachment, Report, Status, User, is_id, utcnow
 from app.services import audit
 from app.services.reports import get_visible_child, touch
 from app.storage import errors as stored
-from app.storage import get_store
+from app.storage import filetypes, get_store
 from app.storage.base import StagedBlob
 from app.storage.names import safe_display_name
 
@@ -47,10 +47,21 @@ def _optional_int(value: Any, name: str) -> int | None:
     raise BadRequest(f"'{name}' must be an integer.", {"fields": {name: "must be an integer"}})
 
 
-def check_can_upload(actor: User, report: Report) -> None:
-    """403/409 before a byte of the file is read."""
+def _of_report(report: Report, model, value: Any, name: str, message: str, field_message: str):
+    """The optional `model` row named by `value` (an id), which must belong to `report`."""
+    child_id = _optional_int(value, name)
+    if child_id is None:
+        return None
+    child = db.session.get(model, child_id) if is_id(child_id) else None
+    if child is None or child.report_id != report.id:
+        raise Invalid(message, fields={name: field_message})
+    return child
+
+
+def check_can_upload(actor: User, report: Report, forbidden: str | None = None) -> None:
+    """403/409 before a byte of the file is read (and before evidence is withdrawn)."""
     if not policy.can_upload(actor, report):
-        raise Forbidden(_("Only members of the report's team can add evidence."))
+        raise Forbidden(forbidden or _("Only members of the report's team can add evidence."))
     if report.status == Status.closed:
         raise Conflict(_("The report is closed."), {"rule": "closed"})
 
@@ -65,18 +76,9 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
         raise BadRequest("'description' must be a string.", {"fields": {"description": "must be a string"}})
     if description and len(description) > 2000:
         raise Invalid(_("The description is too long."), fields={"description": "is too long (at most 2000 characters)"})
-    action = None
-    action_id = _optional_int(action_id, "action_id")
-    if action_id is not None:
-        action = db.session.get(Action, action_id) if is_id(action_id) else None
-        if action is None or action.report_id != report.id:
-            raise Invalid(_("The action does not belong to this report."), fields={"action_id": "is not an action of this report"})
-    replaces = None
-    replaces_id = _optional_int(replaces_id, "replaces_id")
-    if replaces_id is not None:
-        replaces = db.session.get(Attachment, replaces_id) if is_id(replaces_id) else None
-        if replaces is None or replaces.report_id != report.id:
-            raise Invalid(_("The evidence to replace does not belong to this report."), fields={"replaces_id": "is not evidence of this report"})
+    action = _of_report(report, Action, action_id, "action_id", _("The action does not belong to this report."), "is not an action of this report")
+    replaces = _of_report(report, Attachment, replaces_id, "replaces_id", _("The evidence to replace does not belong to this report."),
+                          "is not evidence of this report")
     name = safe_display_name(filename if isinstance(filename, str) else "")
     try:
         store = get_store(current_app)
@@ -96,7 +98,7 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
     except stored.StorageError as exc:
         raise Invalid(str(exc), fields={"file": str(exc)}) from None
     att = Attachment(
-        report_id=report.id, discipline=action.discipline if action and not discipline else code, action_id=action.id if action else None,
+        report_id=report.id, discipline=code, action_id=action.id if action else None,
         filename=name, size=blob.size, sha256=blob.sha256, content_type=blob.mime, storage_key=blob.key,
         description=(description or "").strip() or None, replaces_id=replaces.id if replaces else None,
         uploaded_by_id=actor.id, uploaded_at=utcnow(),
@@ -116,10 +118,7 @@ def get_attachment(user: User, attachment_id: Any) -> tuple[Attachment, Report]:
 
 
 def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> None:
-    if not policy.can_upload(actor, report):
-        raise Forbidden(_("Only members of the report's team can withdraw evidence."))
-    if report.status == Status.closed:
-        raise Conflict(_("The report is closed."), {"rule": "closed"})
+    check_can_upload(actor, report, _("Only members of the report's team can withdraw evidence."))
     if reason is not None and not isinstance(reason, str):
         raise BadRequest("'reason' must be a string.", {"fields": {"reason": "must be a string"}})
     if att.withdrawn_at:
@@ -164,4 +163,4 @@ def open_content(att: Attachment):
 
 
 def inline_ok(att: Attachment) -> bool:
-    return att.content_type in ("image/png", "image/jpeg", "image/webp")
+    return filetypes.ALLOWED.get(att.content_type, False)

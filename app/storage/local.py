@@ -94,7 +94,7 @@ class LocalStore(BlobStore):
         except BaseException:
             f.close()
             raise
-        return BlobReader(file_chunks(f, self.chunk_size), key, sha256, size=os.fstat(f.fileno()).st_size, on_close=f.close)
+        return BlobReader(file_chunks(f, self.chunk_size), key, sha256, size=os.fstat(f.fileno()).st_size, on_close=f.close, checked=True)
 
     @contextlib.contextmanager
     def verified_file(self, key: str, sha256: str) -> Iterator[BinaryIO]:

@@ -159,7 +159,7 @@ class S3Store(BlobStore):
         except BaseException:
             f.close()
             raise
-        return BlobReader(file_chunks(f, self.chunk_size), key, sha256, size=size, on_close=f.close)
+        return BlobReader(file_chunks(f, self.chunk_size), key, sha256, size=size, on_close=f.close, checked=True)
 
     def exists(self, key: str) -> bool:
         return self._head(self.object_name(key)) is not None
