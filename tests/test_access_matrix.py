@@ -59,6 +59,7 @@ from app.services import password_reset
 from app.services import reports as report_service
 from app.services import team as team_service
 from tests.conftest import PASSWORD, csrf_from, login
+from tests.helpers import dump_tables, load_tables, wipe_after_module, wipe_tables
 
 # ------------------------------------------------------------------------------------- callers
 ANON = "anon"
@@ -542,7 +543,9 @@ def _build_world(request, app) -> World:
             csrf = csrf_from(client.get("/account").get_data(as_text=True))
             w.tokens[caller] = api(user).headers["Authorization"]
         w.cookies[caller] = (client.get_cookie("session").value, csrf)
-    w.rows = _dump()
+    _db.session.rollback()
+    w.rows = dump_tables()
+    _db.session.rollback()
     return w
 
 
@@ -561,11 +564,7 @@ def _clean_tables():
 @pytest.fixture(scope="module", autouse=True)
 def _clean_tables_after_module(app):
     yield
-    with app.app_context():
-        _db.session.remove()
-        _wipe()
-        _db.session.commit()
-        _db.session.remove()
+    wipe_after_module(app)
     _WORLDS.pop(id(app), None)
     _BASE.pop(id(app), None)
 
@@ -574,36 +573,16 @@ def _clean_tables_after_module(app):
 def world(request, app, db) -> World:
     w = _WORLDS.get(id(app))
     if w is None:
-        _wipe()
+        wipe_tables()
         _db.session.commit()
         w = _WORLDS[id(app)] = _build_world(request, app)
         _BASE[id(app)] = snapshot()
     elif _DIRTY.get(id(app), True):
-        _restore(w.rows)
+        _db.session.rollback()
+        load_tables(w.rows)
     _DIRTY[id(app)] = True  # until a case proves it left everything as it found it
     _db.session.rollback()
     return w
-
-
-def _wipe() -> None:
-    for table in reversed(_db.metadata.sorted_tables):
-        _db.session.execute(table.delete())
-
-
-def _dump() -> dict[str, list[dict]]:
-    _db.session.rollback()
-    rows = {t.name: [dict(r._mapping) for r in _db.session.execute(select(t))] for t in _db.metadata.sorted_tables}
-    _db.session.rollback()
-    return rows
-
-
-def _restore(rows: dict[str, list[dict]]) -> None:
-    _db.session.rollback()
-    _wipe()
-    for table in _db.metadata.sorted_tables:
-        if rows[table.name]:
-            _db.session.execute(table.insert(), rows[table.name])
-    _db.session.commit()
 
 
 def _put_in_state(w: World, state: str) -> None:

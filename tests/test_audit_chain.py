@@ -14,6 +14,7 @@ from app.demo import load_demo
 from app.extensions import db as _db
 from app.models import AuditEvent, Report
 from app.services.audit import verify_chains
+from tests.helpers import dump_tables, load_tables, wipe_after_module, wipe_tables
 
 EVENTS = AuditEvent.__table__
 
@@ -31,17 +32,8 @@ def _clean_tables():
 @pytest.fixture(scope="module", autouse=True)
 def _clean_tables_after_module(app):
     yield
-    with app.app_context():
-        _db.session.remove()
-        _wipe()
-        _db.session.commit()
-        _db.session.remove()
+    wipe_after_module(app)
     _DEMO.pop(id(app), None)
-
-
-def _wipe() -> None:
-    for table in reversed(_db.metadata.sorted_tables):
-        _db.session.execute(table.delete())
 
 
 @pytest.fixture
@@ -49,17 +41,14 @@ def demo(app, db):
     """The demo data, built through the services (so its audit trail is real)."""
     rows = _DEMO.get(id(app))
     db.session.rollback()
-    _wipe()
     if rows is None:
+        wipe_tables()
         db.session.commit()
         load_demo()
         db.session.commit()
-        _DEMO[id(app)] = {t.name: [dict(r._mapping) for r in db.session.execute(select(t))] for t in db.metadata.sorted_tables}
+        _DEMO[id(app)] = dump_tables()
     else:
-        for table in db.metadata.sorted_tables:
-            if rows[table.name]:
-                db.session.execute(table.insert(), rows[table.name])
-        db.session.commit()
+        load_tables(rows)
     db.session.expire_all()
     return db
 
@@ -67,7 +56,7 @@ def demo(app, db):
 @pytest.fixture
 def empty(app, db):
     db.session.rollback()
-    _wipe()
+    wipe_tables()
     db.session.commit()
     return db
 
