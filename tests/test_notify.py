@@ -513,12 +513,15 @@ def test_a_slow_worker_that_lost_its_claim_cannot_overwrite_the_new_owner(app, d
     db.session.commit()
     (row_id,) = claim(10, "worker-a")
     db.session.commit()
-    db.session.execute(update(OutboxMessage).values(status=MailStatus.sent))
+    # worker-a stalled; its claim expired and worker-b took the row over (still being sent)
+    db.session.execute(update(OutboxMessage).values(claimed_by="worker-b"))
     db.session.commit()
     row = rows()[0]
     item = Outgoing(row.id, 0, row.to_email, row.to_name, row.subject, row.body_text, row.body_html, row.message_id, row.created_at)
-    mark_failed(app, item, "worker-a-but-other-token", "late failure")
-    assert rows()[0].status == MailStatus.sent
+    mark_failed(app, item, "worker-a", "late failure")
+    db.session.commit()
+    after = rows()[0]
+    assert (after.status, after.claimed_by, after.attempts, after.last_error) == (MailStatus.sending, "worker-b", 0, None)
 
 
 @pytest.mark.parametrize("workers", [4])

@@ -20,7 +20,7 @@ DEMO_PASSWORD = "demo-password-8d"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    live = LiveServer(tmp_path_factory.mktemp("upload"), workers=1, threads=4, extra_env={"MAX_UPLOAD_MB": "20"}).start()
+    live = LiveServer(tmp_path_factory.mktemp("upload"), workers=1, threads=4, extra_env={"MAX_UPLOAD_MB": "20", "STORAGE_URL": ""}).start()
     yield live
     live.stop()
 
@@ -42,8 +42,9 @@ def multipart(fields: dict[str, str], filename: str, data: bytes, boundary: str 
 
 
 def temp_files(server) -> list[str]:
-    tmp = server.tmp / "instance" / "evidence" / "tmp"
-    return os.listdir(tmp) if tmp.exists() else []
+    tmp = server.tmp / "instance" / "evidence" / "tmp"  # the local store (the fixture unsets STORAGE_URL)
+    assert tmp.is_dir(), tmp
+    return os.listdir(tmp)
 
 
 def attachment_count(server, auth) -> int:
@@ -86,7 +87,10 @@ def test_a_connection_cut_mid_upload_leaves_nothing(server, auth):
     head = (f"POST /api/v1/reports/{report_id}/attachments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: {headers['Authorization']}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     s.sendall(head + body[: len(body) // 2])
-    time.sleep(0.3)
+    deadline = time.time() + 10
+    while not temp_files(server) and time.time() < deadline:  # the server is staging the half it got
+        time.sleep(0.02)
+    assert len(temp_files(server)) == 1
     s.close()
     deadline = time.time() + 10
     while temp_files(server) and time.time() < deadline:
