@@ -4,7 +4,6 @@ counts; restore brings it back into an empty instance and checks everything it r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from sqlalchemy import func, inspect, select
 from app.extensions import db
 from app.models import Attachment, utcnow
 from app.storage import get_store
+from app.storage.base import hash_file
 
 FORMAT = 1
 
@@ -32,11 +32,8 @@ def _libpq_url(url) -> str:
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hash_file(f)[0]
 
 
 def row_counts() -> dict[str, int]:

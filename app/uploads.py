@@ -15,15 +15,37 @@ slow upload never holds a lock that other users' saves wait for.
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from flask import Request, current_app
+from flask import Request, current_app, request
 from flask_babel import gettext as _
 
 from app.errors import BadRequest, TooLarge
+from app.extensions import db
+from app.services import evidence
+from app.services import reports as report_service
 from app.storage import get_store
 from app.storage.multipart import BodyTooLarge, Form, MultipartError, boundary_of, parse
+
+
+@contextlib.contextmanager
+def streamed_upload(user, report_id: int) -> Iterator[Form]:
+    """An evidence upload to a report, for the API and the page alike: 404/403/409 before a byte of
+    the body is read, the body read with no transaction open, and whatever was not published
+    removed afterwards. The caller locks the report again (`for_update`) to add the rows."""
+    evidence.check_can_upload(user, report_service.get_visible_report(user, report_id))
+    db.session.commit()  # no transaction (and no lock) stays open while the body arrives
+    form = read_upload(request, evidence.max_bytes())
+    try:
+        yield form
+    finally:
+        form.discard()
+
+
+def _too_large() -> TooLarge:
+    return TooLarge(_("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"]))
 
 
 def read_upload(request: Request, max_file_bytes: int) -> Form:
@@ -31,7 +53,7 @@ def read_upload(request: Request, max_file_bytes: int) -> Form:
     TooLarge (413) for a body over the limit - with every temporary file removed."""
     max_body = current_app.config.get("MAX_CONTENT_LENGTH")
     if max_body is not None and request.content_length is not None and request.content_length > max_body:
-        raise TooLarge(_("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"]))
+        raise _too_large()
     try:
         boundary = boundary_of(request.headers.get("Content-Type"))
     except MultipartError:
@@ -40,7 +62,7 @@ def read_upload(request: Request, max_file_bytes: int) -> Form:
     try:
         return parse(_body_readinto(request), boundary, lambda: store.writer(max_file_bytes), max_body=max_body)
     except BodyTooLarge:
-        raise TooLarge(_("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
+        raise _too_large() from None
     except MultipartError as exc:
         raise BadRequest(_("The upload could not be read: %(reason)s", reason=str(exc))) from None
 

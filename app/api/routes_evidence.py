@@ -15,7 +15,7 @@ from app.services import evidence
 from app.services import reports as report_service
 from app.services.export import attachment_json
 from app.storage.names import content_disposition
-from app.uploads import read_upload
+from app.uploads import streamed_upload
 
 
 def serve(att: Attachment, *, inline: bool = False) -> Response:
@@ -34,10 +34,7 @@ def serve(att: Attachment, *, inline: bool = False) -> Response:
 
 @bp.route("/reports/<int:report_id>/attachments", methods=["POST"])
 def upload_attachment(report_id: int):
-    evidence.check_can_upload(current_user, report_service.get_visible_report(current_user, report_id))
-    db.session.commit()  # no transaction (and no lock) stays open while the body arrives
-    form = read_upload(request, evidence.max_bytes())
-    try:
+    with streamed_upload(current_user, report_id) as form:
         parts = form.files_named("file")
         if not parts:
             raise BadRequest("Send the file as multipart/form-data in the field 'file'.", {"fields": {"file": "is required"}})
@@ -45,8 +42,6 @@ def upload_attachment(report_id: int):
         att = evidence.upload(current_user, report, parts[0].staged, parts[0].filename, form.get("discipline"),
                               form.get("action_id"), form.get("description"), form.get("replaces_id"))
         db.session.commit()
-    finally:
-        form.discard()
     return created(attachment_json(att))
 
 

@@ -16,7 +16,7 @@ from app.services import reports as report_service
 from app.storage import get_store
 from app.storage.errors import StorageError
 from app.storage.thumbs import make_thumbnail
-from app.uploads import read_upload
+from app.uploads import streamed_upload
 from app.web.flow import commit_or_flash
 from app.web.reports import bp
 
@@ -25,10 +25,7 @@ from app.web.reports import bp
 @login_required
 @csrf.exempt  # checked below, once the streamed form is read (Flask-WTF would parse it first)
 def evidence_upload(report_id: int):
-    evidence.check_can_upload(current_user, report_service.get_visible_report(current_user, report_id))
-    db.session.commit()  # no transaction (and no lock) stays open while the body arrives
-    form = read_upload(request, evidence.max_bytes())
-    try:
+    with streamed_upload(current_user, report_id) as form:
         try:
             validate_csrf(form.get("csrf_token") or request.headers.get("X-CSRFToken"))
         except ValidationError as exc:
@@ -52,8 +49,6 @@ def evidence_upload(report_id: int):
                     raise  # 403 from the shared handler, not a flash
                 db.session.rollback()
                 flash(f"{f.filename}: {exc.message}", "danger")
-    finally:
-        form.discard()
     if stored:
         flash(_("%(n)s file(s) added as evidence.", n=stored), "success")
     if (action_id or "").isdigit():
