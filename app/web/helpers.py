@@ -53,6 +53,18 @@ def register(app) -> None:
     def _dict_without(value: dict, *keys):
         return {k: v for k, v in value.items() if k not in keys}
 
+    @app.template_global("report_overdue")
+    def _report_overdue(report) -> bool:
+        from app.serialize import report_overdue
+
+        return report_overdue(report)
+
+    @app.template_global("is_overdue")
+    def _is_overdue(action) -> bool:
+        from app.services.action_queries import is_overdue
+
+        return is_overdue(action)
+
     @app.template_global("today_iso")
     def _today_iso():
         from app.models import utcnow

@@ -55,7 +55,7 @@ def mine():
     args["owner"] = "me"
     args.setdefault("status", "active")
     rows = db.session.scalars(actions_query(current_user, args).limit(500)).unique().all()
-    return render_template("actions/list.html", actions=rows, mine=True, args=args, is_overdue=is_overdue, companies=[], total=len(rows), page=1, pages=1)
+    return render_template("actions/list.html", actions=rows, mine=True, args=args, companies=[], total=len(rows), page=1, pages=1)
 
 
 @bp.route("/actions")
@@ -67,7 +67,7 @@ def index():
     page = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
     rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
     companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user)).order_by(Company.name)).all()
-    return render_template("actions/list.html", actions=rows, mine=False, args=request.args, is_overdue=is_overdue, companies=companies,
+    return render_template("actions/list.html", actions=rows, mine=False, args=request.args, companies=companies,
                            total=total, page=page, pages=min(20, max(1, (total + PER_PAGE - 1) // PER_PAGE)))
 
 
@@ -92,7 +92,7 @@ def report_actions(report_id: int):
     groups: dict = {}
     for a in rows:
         groups.setdefault((a.discipline, a.kind.value), {}).setdefault(a.cause_ref or a.cause or "", []).append(a)
-    return render_template("actions/report.html", report=report, groups=sorted(groups.items()), is_overdue=is_overdue)
+    return render_template("actions/report.html", report=report, groups=sorted(groups.items()))
 
 
 @bp.route("/reports/<int:report_id>/actions", methods=["POST"])
@@ -147,7 +147,7 @@ def detail(action_id: int):
     attachments = db.session.scalars(select(Attachment).where(Attachment.action_id == action.id).order_by(Attachment.id)).all()
     return render_template("actions/detail.html", action=action, report=report, steps=steps, team=team, causes=causes, attachments=attachments,
                            locations=LOCATIONS, errors=errors, can_manage=policy.can_manage_actions(current_user, report),
-                           is_overdue=is_overdue, ActionKind=ActionKind, ActionStatus=ActionStatus), (422 if errors else 200)
+                           ActionKind=ActionKind, ActionStatus=ActionStatus), (422 if errors else 200)
 
 
 

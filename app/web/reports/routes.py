@@ -24,7 +24,7 @@ from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, Di
 from app.services import figures, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
-from app.services.action_queries import actions_query, is_overdue
+from app.services.action_queries import actions_query
 from app.web.reports import bp
 from app.web.reports.forms import (
     AdvanceForm,
@@ -226,7 +226,6 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
                 select(Attachment).where(Attachment.report_id == report.id, Attachment.discipline == code).order_by(Attachment.id)
             ).all(),
             report_actions=db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all(),
-            is_overdue=is_overdue,
             comment_counts=comment_counts,
             edit_window_open=lambda c: (utcnow() - c.created_at).total_seconds() < 15 * 60,
         ),
