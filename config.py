@@ -86,11 +86,15 @@ class Config:
     MAX_JSON_BYTES = _env_int("MAX_JSON_KB", 2048) * 1024
 
     SECRET_KEY: str | None = None
+    CLOCK_OFFSET_DAYS = 0
     DEMO_PASSWORD = "demo-password-8d"
 
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret_key()
+    # Run the app as if today were N days later: the tests of the calendar (the demo and the
+    # pages a year from now). Development and testing only; production never reads it.
+    CLOCK_OFFSET_DAYS = _env_int("CLOCK_OFFSET_DAYS", 0)
 
 
 class TestingConfig(Config):
@@ -102,6 +106,7 @@ class TestingConfig(Config):
     LOGIN_RATE_LIMIT = "1000 per minute"
     # argon2 at full strength would make the suite slow; the parameters are still argon2id.
     PASSWORD_HASH_FAST = True
+    CLOCK_OFFSET_DAYS = _env_int("CLOCK_OFFSET_DAYS", 0)
 
 
 class ProductionConfig(Config):

@@ -25,6 +25,9 @@ def create_app(config=None, **overrides) -> Flask:
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024 + 1024 * 1024
+    from app.models.base import set_clock_offset
+
+    set_clock_offset(app.config.get("CLOCK_OFFSET_DAYS", 0))
     register_extensions(app)
     register_database(app)
     register_blueprints(app)

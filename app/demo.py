@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
+import re
+from typing import Any
 
 from flask import current_app
 
+from app import method
 from app.extensions import db
 from app.method import EXAMPLES, HEADER_EXAMPLE
 from app.models.base import simulated_clock, utcnow
-from app.services import accounts, reports, team, workflow
+from app.services import accounts, actions, reports, team, workflow
 
 PEOPLE = {
     "Volta Motors AG": ("oem", [
@@ -129,18 +133,56 @@ def _as(email: str):
     return accounts.find_user_by_email(email)
 
 
-# Days the team works on each discipline and the customer takes to review it, in the demo story.
-TEAM_DAYS = {"D0": 0.3, "D1": 0.2, "D2": 0.6, "D3": 0.8, "D4": 4.5, "D5": 5.0, "D6": 28.0, "D7": 3.0, "D8": 2.0}
-REVIEW_DAYS = {"D3": 0.4, "D5": 1.5, "D8": 3.0}
+# ---------------------------------------------------------------------------------- the calendar
+# The demo lives in the present: its stories are placed relative to the day it is loaded. The
+# content was written against fixed complaint dates; every ISO date in it (values and the dates
+# quoted in texts) moves by the same number of days as the story's complaint date.
+WELD_WRITTEN_FOR = dt.date.fromisoformat(HEADER_EXAMPLE["detected_on"])
+COOLANT_WRITTEN_FOR = dt.date(2026, 11, 20)
+TORQUE_WRITTEN_FOR = dt.date(2026, 11, 23)
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
-def load_demo() -> None:
-    with simulated_clock(dt.datetime(2026, 9, 2, 7, 30)) as clock:
-        _load(clock)
+def shift_dates(value: Any, days: int) -> Any:
+    """A deep copy of `value` with every ISO date (YYYY-MM-DD) in its strings moved by `days`."""
+    if isinstance(value, dict):
+        return {k: shift_dates(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shift_dates(v, days) for v in value]
+    if isinstance(value, str):
+        def move(m: re.Match) -> str:
+            try:
+                return (dt.date(int(m[1]), int(m[2]), int(m[3])) + dt.timedelta(days=days)).isoformat()
+            except ValueError:  # not a date after all
+                return m[0]
+        return _ISO_DATE.sub(move, value)
+    return copy.deepcopy(value)
 
 
-def _load(clock) -> None:
+# The closed story: days after its complaint (07:30 on the day of detection) when each discipline
+# was saved, advanced (submitted at a review point) and - at a review point - decided by the
+# customer. The content's own dates fit in: parts back on day 2, causes verified on days 4-5,
+# validation from day 18 to day 46, containment removed on days 47-48, D6 passed after that.
+WELD_SCHEDULE = {
+    "D0": (0.10, 0.15), "D1": (0.20, 0.25), "D2": (0.50, 0.60), "D3": (0.90, 1.00, 1.40),
+    "D4": (5.20, 5.50), "D5": (8.50, 9.00, 10.50), "D6": (48.30, 48.60), "D7": (49.50, 50.00),
+    "D8": (50.50, 51.00, 53.50),
+}
+WELD_CLOSED_DAYS_AGO = 4  # closed a few days before the demo is loaded
+
+
+def load_demo(now: dt.datetime | None = None) -> None:
+    """Load the demo as of `now` (default: the present)."""
+    now = now or utcnow()
+    today = now.date()
+    weld_detected = today - dt.timedelta(days=math.ceil(WELD_SCHEDULE["D8"][2] + 0.5) + WELD_CLOSED_DAYS_AGO)
+    with simulated_clock(dt.datetime.combine(weld_detected, dt.time(7, 30))) as clock:
+        _load(clock, now)
+
+
+def _load(clock, now: dt.datetime) -> None:
     password = current_app.config["DEMO_PASSWORD"]
+    today = now.date()
     companies = {}
     for name, (kind, people) in PEOPLE.items():
         company = accounts.create_company(None, name, kind)
@@ -149,58 +191,80 @@ def _load(clock) -> None:
             accounts.create_user(None, email, person, company.id, role, password)
     db.session.flush()
     volta, celltech, nordpack = (companies[n] for n in PEOPLE)
-
-    # 1. The cell-tab weld story, walked from D0 to the customer's signed closure.
     jana, lukas, mia, petra, thomas = (_as(e) for e in (
         "jana.weber@volta.example", "lukas.brandt@celltech.example", "mia.schulz@celltech.example",
         "petra.vogel@celltech.example", "thomas.richter@volta.example"))
-    r1 = reports.create_report(jana, {**HEADER_EXAMPLE, "oem_id": volta.id, "supplier_id": celltech.id})
+
+    # 1. The cell-tab weld story, walked from D0 to the customer's signed closure a few days ago.
+    start = utcnow()
+    weld = (start.date() - WELD_WRITTEN_FOR).days
+    r1 = reports.create_report(jana, {**shift_dates(HEADER_EXAMPLE, weld), "oem_id": volta.id, "supplier_id": celltech.id})
     team.add_member(jana, r1, lukas.id, "leader", "Supplier quality engineer")
     team.change_member(jana, r1, jana.id, {"role": "member", "function": "Customer SQE"})
     team.add_member(lukas, r1, petra.id, "champion", "Quality manager")
     team.add_member(lukas, r1, mia.id, "member", "Process engineering, laser welding")
-    _fill_and_walk(r1, lukas, thomas, password, EXAMPLES, until="closed", clock=clock)
+    content = shift_dates(EXAMPLES, weld)
+    for code, (saved, advanced, *decided) in WELD_SCHEDULE.items():
+        _at(clock, start + dt.timedelta(days=saved))
+        if code in content:
+            reports.save_discipline(lukas, r1, code, r1.discipline(code).version, content[code])
+        _at(clock, start + dt.timedelta(days=advanced))
+        workflow.advance(lukas, r1, f"{code} ready for your review." if decided else None)
+        if decided:
+            _at(clock, start + dt.timedelta(days=decided[0]))
+            workflow.review(thomas, r1, "approve", f"{code} accepted.", password)
+        db.session.flush()
 
-    # 2. A coolant leak, containment submitted and waiting for the customer's review of D3.
-    clock(days=(dt.datetime(2026, 11, 20, 9, 0) - utcnow()).total_seconds() / 86400)
-    r2 = reports.create_report(lukas, {**COOLANT_HEADER, "oem_id": volta.id, "supplier_id": celltech.id})
+    # 2. A coolant leak, its containment submitted for the customer's review yesterday; D4 is due
+    #    in a few days and a containment action at the customer is overdue.
+    d4_days = method.due_days().get("D4") or 7
+    detected = today - dt.timedelta(days=max(3, d4_days - 3))
+    opened = dt.datetime.combine(detected, dt.time(9, 0))
+    submitted = now - dt.timedelta(days=1)
+    coolant = (detected - COOLANT_WRITTEN_FOR).days
+    _at(clock, opened)
+    r2 = reports.create_report(lukas, {**shift_dates(COOLANT_HEADER, coolant), "oem_id": volta.id, "supplier_id": celltech.id})
     team.change_member(lukas, r2, lukas.id, {"role": "leader"})
     team.add_member(lukas, r2, petra.id, "champion", "Quality manager")
     team.add_member(lukas, r2, mia.id, "member", "Brazing process")
     team.add_member(lukas, r2, jana.id, "member", "Customer SQE")
-    _fill_and_walk(r2, lukas, thomas, password, COOLANT, until="D3", clock=clock)
+    content = shift_dates(COOLANT, coolant)
+    for code, (saved, advanced) in {"D0": (0.05, 0.10), "D1": (0.15, 0.20), "D2": (0.40, 0.50)}.items():
+        _at(clock, opened + dt.timedelta(days=saved))
+        if code in content:
+            reports.save_discipline(lukas, r2, code, r2.discipline(code).version, content[code])
+        _at(clock, opened + dt.timedelta(days=advanced))
+        workflow.advance(lukas, r2, None)
+    _at(clock, opened + dt.timedelta(days=0.8))
+    sorting = actions.create_action(lukas, r2, {
+        "kind": "containment", "location": "customer_stock", "owner_id": jana.id,
+        "title": "Helium-test the 612 blocked modules at the Volta warehouse before release",
+        "due_date": (detected + dt.timedelta(days=2)).isoformat(),
+    })
+    _at(clock, opened + dt.timedelta(days=1.1))
+    actions.update_action(jana, sorting, {"version": sorting.version, "status": "in_progress"})
+    _at(clock, submitted - dt.timedelta(hours=3))
+    reports.save_discipline(lukas, r2, "D3", r2.discipline("D3").version, content["D3"])
+    _at(clock, submitted)
+    workflow.advance(lukas, r2, "D3 ready for your review.")
 
-    # 3. Another supplier's report, just started: Nordpack's people only see this one.
-    clock(days=(dt.datetime(2026, 11, 23, 14, 0) - utcnow()).total_seconds() / 86400)
+    # 3. Another supplier's report, opened today and at D1: Nordpack's people only see this one.
+    midnight = dt.datetime.combine(today, dt.time())
+    day_so_far = now - midnight
     sven, karin = _as("sven.lind@nordpack.example"), _as("karin.lund@nordpack.example")
-    r3 = reports.create_report(jana, {**TORQUE_HEADER, "oem_id": volta.id, "supplier_id": nordpack.id})
+    _at(clock, midnight + day_so_far * 0.25)
+    r3 = reports.create_report(jana, {**shift_dates(TORQUE_HEADER, (today - dt.timedelta(days=1) - TORQUE_WRITTEN_FOR).days),
+                                      "oem_id": volta.id, "supplier_id": nordpack.id})
     team.add_member(jana, r3, sven.id, "leader", "Quality engineer")
     team.change_member(jana, r3, jana.id, {"role": "member", "function": "Customer SQE"})
     team.add_member(sven, r3, karin.id, "champion", "Quality manager")
-    clock(hours=20)
+    _at(clock, midnight + day_so_far * 0.5)
     reports.save_discipline(sven, r3, "D0", 0, copy.deepcopy(TORQUE["D0"]))
-    clock(hours=2)
+    _at(clock, midnight + day_so_far * 0.75)
     workflow.advance(sven, r3, "Symptom quantified, no ERA needed: kits at Volta already audited.")
     db.session.commit()
 
 
-def _fill_and_walk(report, leader, quality_lead, password, content, until: str, clock) -> None:
-    from app.method import CODES
-
-    for code in CODES:
-        clock(days=TEAM_DAYS[code] / 2)
-        if code in content:
-            entry = report.discipline(code)
-            reports.save_discipline(leader, report, code, entry.version, copy.deepcopy(content[code]))
-        db.session.flush()
-        clock(days=TEAM_DAYS[code] / 2)
-        if until == code and report.stage == code:
-            workflow.advance(leader, report, f"{code} ready for your review.")
-            return
-        workflow.advance(leader, report, None)
-        if report.status.value == "in_review":
-            clock(days=REVIEW_DAYS.get(code, 1))
-            workflow.review(quality_lead, report, "approve", f"{code} accepted.", password)
-        db.session.flush()
-        if report.status.value == "closed":
-            return
+def _at(clock, when: dt.datetime) -> None:
+    """Set the demo's clock to `when` (each report's own trail only ever moves forward)."""
+    clock(seconds=(when - utcnow()).total_seconds())

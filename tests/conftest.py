@@ -18,6 +18,23 @@ from config import TestingConfig
 
 PASSWORD = "correct-horse-battery-8d"
 
+# The whole suite can run as if it were N days later: `CLOCK_OFFSET_DAYS=400 make test`. The app's
+# one clock (app.models.base.utcnow) moves - here and in every server the tests start, which read
+# the same variable - so every date a test or the demo wrote down meets a later "today". Tests
+# compute their dates from that clock (utcnow().date()), never from the machine's.
+SUITE_CLOCK_OFFSET_DAYS = int(os.environ.get("CLOCK_OFFSET_DAYS") or 0)
+
+
+def pytest_configure(config):
+    from app.models.base import set_clock_offset
+
+    set_clock_offset(SUITE_CLOCK_OFFSET_DAYS)
+
+
+def pytest_report_header(config):
+    if SUITE_CLOCK_OFFSET_DAYS:
+        return f"clock: {SUITE_CLOCK_OFFSET_DAYS} days ahead (CLOCK_OFFSET_DAYS)"
+
 
 def _database_url(tmp: Path) -> str:
     url = os.environ.get("TEST_DATABASE_URL")

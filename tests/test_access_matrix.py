@@ -37,6 +37,7 @@ other refused caller 403. `expect=` overrides single callers.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -60,6 +61,8 @@ from app.services import reports as report_service
 from app.services import team as team_service
 from tests.conftest import PASSWORD, csrf_from, login
 from tests.helpers import dump_tables, load_tables, wipe_after_module, wipe_tables
+
+IN_A_MONTH = (utcnow().date() + dt.timedelta(days=30)).isoformat()
 
 # ------------------------------------------------------------------------------------- callers
 ANON = "anon"
@@ -235,7 +238,7 @@ def _no_weasyprint(monkeypatch) -> None:
 
 
 def _action_api(w: World, caller: str) -> dict:
-    return {"kind": "corrective", "title": "Monitor laser power on line 3", "owner_id": w.ids[OEM_ENG_TEAM], "due_date": "2030-06-30"}
+    return {"kind": "corrective", "title": "Monitor laser power on line 3", "owner_id": w.ids[OEM_ENG_TEAM], "due_date": IN_A_MONTH}
 
 
 def _action_form(w: World, caller: str) -> dict:
@@ -522,7 +525,7 @@ def _build_world(request, app) -> World:
     team_service.add_member(p.sup_eng, report, p.sup_eng2.id, "viewer")
     report.stage = "D1"  # D0 done; the D1 gate (a complete team) holds, so the leader can advance
     # an action owned by the leader, his comment, his photo and a withdrawn one (for the purge)
-    action = action_service.create_action(p.sup_eng, report, {"kind": "corrective", "title": ACTION_TITLE, "owner_id": p.sup_eng.id, "due_date": "2030-06-30"})
+    action = action_service.create_action(p.sup_eng, report, {"kind": "corrective", "title": ACTION_TITLE, "owner_id": p.sup_eng.id, "due_date": IN_A_MONTH})
     comment, _ = comment_service.add_comment(p.sup_eng, report, "D2", "Cross-sections of lot 2611 are on their way.")
     photo = evidence_service.upload(p.sup_eng, report, io.BytesIO(png()), "weld.png", "D2")
     old = evidence_service.upload(p.sup_eng, report, io.BytesIO(png((30, 200, 30))), "old-weld.png", "D2")

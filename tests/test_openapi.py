@@ -14,6 +14,7 @@ import pytest
 from app.api.auth import PUBLIC
 from app.api.openapi import OPERATIONS, build_spec
 from app.method import CODES, EXAMPLES, HEADER_EXAMPLE
+from app.models import utcnow
 from tests.conftest import PASSWORD, Api, login
 from tests.helpers import example, header
 
@@ -466,7 +467,7 @@ def test_actions_match_the_document(app, api, parties, checker):
     body = {"title": "Cracked cell-tab welds", "oem_id": p.oem.id, "supplier_id": p.supplier.id}
     rid = call(checker, oem, "POST", "/api/v1/reports", 201, json=body)["id"]
     call(checker, oem, "POST", f"/api/v1/reports/{rid}/team", 201, json={"user_id": p.sup_eng.id, "role": "leader"})
-    due = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    due = (utcnow().date() + dt.timedelta(days=7)).isoformat()
     action = call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 201, json={
         "kind": "containment", "title": "Sort all stock", "owner_id": p.sup_eng.id, "due_date": due, "location": "supplier_stock", "qty_suspect": 120})
     call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 422, json={"kind": "magic", "title": "x", "owner_id": p.sup_eng.id, "due_date": due})

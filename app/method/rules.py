@@ -72,6 +72,12 @@ class GateContext:
         return self.values.get(code) or {}
 
 
+def _today() -> dt.date:
+    from app.models.base import utcnow
+
+    return utcnow().date()
+
+
 def _label(f: Field) -> str:
     return str(f.label)
 
@@ -317,7 +323,7 @@ def rules_d6(ctx: GateContext, out: list[Finding]) -> None:
     for a in ctx.tracked("containment"):
         if not a["removed"]:
             out.append(Finding(BLOCK, _("D6: containment action \"%(t)s\" has not been lifted.", t=a["title"])))
-    today = ctx.today or dt.date.today()
+    today = ctx.today or _today()
     if any(d > today for d in impl_dates):
         out.append(Finding(WARN, _("D6: an implementation date lies in the future.")))
     scope = v.get("sample_scope") or ""
@@ -380,7 +386,7 @@ def check_discipline(ctx: GateContext, code: str) -> list[Finding]:
     out: list[Finding] = []
     RULES[code](ctx, out)
     due = parse_date(ctx.due.get(code)) if ctx.due and ctx.open_at(code) else None
-    if due and (ctx.today or dt.date.today()) > due:
+    if due and (ctx.today or _today()) > due:
         out.append(Finding(WARN, _("%(d)s: past its due date (%(due)s).", d=code, due=due.isoformat())))
     return out
 

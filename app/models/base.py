@@ -12,13 +12,21 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 _simulated_now: dt.datetime | None = None
+_clock_offset = dt.timedelta(0)
 
 
 def utcnow() -> dt.datetime:
-    """Naive UTC, microseconds kept: stored the same way on SQLite and PostgreSQL."""
+    """Naive UTC, microseconds kept: stored the same way on SQLite and PostgreSQL. The app's one
+    clock: every "now" and "today" of the application comes from here."""
     if _simulated_now is not None:
         return _simulated_now
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None) + _clock_offset
+
+
+def set_clock_offset(days: int) -> None:
+    """Development and tests only (CLOCK_OFFSET_DAYS): the process runs as if it were `days` later."""
+    global _clock_offset
+    _clock_offset = dt.timedelta(days=days)
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.support import Api
+from tests.conftest import SUITE_CLOCK_OFFSET_DAYS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -242,12 +243,9 @@ def browser_available():
         pytest.skip(UNAVAILABLE)
 
 
-@pytest.fixture(scope="package")
-def live_server(browser_available, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser-instance")
-    database_url = _database_url(tmp)
-    if database_url.startswith("postgresql"):
-        _reset_postgres_schema(database_url)
+def _start(tmp: Path, database_url: str, days_ahead: int = 0) -> LiveServer:
+    """Migrate, load the demo and serve - all of it with the app's clock `days_ahead` of the
+    suite's (CLOCK_OFFSET_DAYS, see tests/conftest.py)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -263,6 +261,7 @@ def live_server(browser_available, tmp_path_factory):
         "STORAGE_URL": "",
         "SMTP_HOST": "",
         "PYTHONUNBUFFERED": "1",
+        "CLOCK_OFFSET_DAYS": str(SUITE_CLOCK_OFFSET_DAYS + days_ahead),
     }
     log = tmp / "server.log"
     _run([sys.executable, "-m", "flask", "db", "upgrade"], env, log)
@@ -275,9 +274,59 @@ def live_server(browser_available, tmp_path_factory):
         )
     try:
         _wait_until_serving(url, process, log)
-        yield LiveServer(url=url, database_url=database_url, log=log, process=process)
-    finally:
+    except BaseException:
         _stop(process)
+        raise
+    return LiveServer(url=url, database_url=database_url, log=log, process=process)
+
+
+@pytest.fixture(scope="package")
+def live_server(browser_available, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-instance")
+    database_url = _database_url(tmp)
+    if database_url.startswith("postgresql"):
+        _reset_postgres_schema(database_url)
+    server = _start(tmp, database_url)
+    try:
+        yield server
+    finally:
+        _stop(server.process)
+
+
+# The demo and the pages a year and a month from now: the server (and the demo it loads) runs with
+# its clock FUTURE_DAYS ahead (CLOCK_OFFSET_DAYS moves app.models.base.utcnow, the app's one clock).
+FUTURE_DAYS = 400
+
+
+@pytest.fixture(scope="package")
+def future_server(browser_available, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("future-instance")
+    database_url, drop = _database_url(tmp), None
+    if database_url.startswith("postgresql"):  # its own database: the package's live server keeps `public`
+        database_url, drop = _new_postgres_database(database_url)
+    server = _start(tmp, database_url, days_ahead=FUTURE_DAYS)
+    try:
+        yield server
+    finally:
+        _stop(server.process)
+        if drop:
+            drop()
+
+
+def _new_postgres_database(url: str):
+    from sqlalchemy import create_engine, text
+
+    name = f"wb_future_{secrets.token_hex(5)}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return url.rsplit("/", 1)[0] + "/" + name, drop
 
 
 # ----------------------------------------------------------------------------------- the browser
@@ -299,10 +348,9 @@ def _on_dialog(dialog) -> None:
         dialog.dismiss()
 
 
-@pytest.fixture
-def open_as(request, browser, live_server):
-    """open_as(email) -> a page of a fresh browser context (its own cookies), signed in through
-    the real form at /login and showing the dashboard."""
+def _signed_in_pages(request, browser, server):
+    """open(email) -> a page of a fresh browser context (its own cookies) on `server`, signed in
+    through the real form at /login and showing the dashboard; the contexts close afterwards."""
     from playwright.sync_api import expect
 
     from tests.browser.support import DEMO_PASSWORD, login
@@ -310,10 +358,10 @@ def open_as(request, browser, live_server):
     expect.set_options(timeout=10_000)
     contexts = []
     request.node._browser_pages = pages = []  # for the screenshots of a failure
-    request.node._live_server = live_server
+    request.node._live_server = server
 
     def open_page(email: str, password: str = DEMO_PASSWORD):
-        context = browser.new_context(base_url=live_server.url, locale="en-GB", timezone_id="UTC", viewport={"width": 1366, "height": 900})
+        context = browser.new_context(base_url=server.url, locale="en-GB", timezone_id="UTC", viewport={"width": 1366, "height": 900})
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
@@ -322,6 +370,22 @@ def open_as(request, browser, live_server):
         login(page, email, password)
         return page
 
+    return open_page, contexts
+
+
+@pytest.fixture
+def open_as(request, browser, live_server):
+    """open_as(email) -> a signed-in page of the package's live server."""
+    open_page, contexts = _signed_in_pages(request, browser, live_server)
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def open_future_as(request, browser, future_server):
+    """The same on the server whose clock runs FUTURE_DAYS ahead."""
+    open_page, contexts = _signed_in_pages(request, browser, future_server)
     yield open_page
     for context in contexts:
         context.close()

@@ -1,0 +1,90 @@
+"""Nothing depends on today's date by accident: the demo is placed relative to the day it is
+loaded (any day: next year, just after midnight, across a new year), and neither the app nor the
+tests read the machine's clock instead of the app's one clock (app.models.base.utcnow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app import method
+from app.demo import load_demo, shift_dates
+from app.models import Action, Report, Status, utcnow
+from app.services import audit
+from app.services.action_queries import is_overdue
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("now", [
+    utcnow(),  # today
+    utcnow() + dt.timedelta(days=400),  # a year and a month from now
+    dt.datetime.combine(utcnow().date() + dt.timedelta(days=37), dt.time(0, 4)),  # four minutes after midnight
+    dt.datetime(utcnow().year + 1, 1, 2, 10, 0),  # early in a new year: the stories span two years
+], ids=["today", "in-400-days", "after-midnight", "new-year"])
+def test_the_demo_lives_on_the_day_it_is_loaded(db, now):
+    load_demo(now=now)
+    today = now.date()
+    closed, in_review, opened = db.session.scalars(select(Report).order_by(Report.id)).all()
+
+    # 8D-...-0001: closed a few days ago after some weeks of work, every gate passed on the way
+    assert closed.status == Status.closed and 2 <= (today - closed.closed_at.date()).days <= 7
+    assert (closed.closed_at - closed.created_at).days >= 40
+    # 8D-...-0002: submitted for the customer's D3 review yesterday; D4 due in a few days; one action overdue
+    assert in_review.status == Status.in_review and in_review.stage == "D3"
+    assert in_review.pending_review.requested_at.date() == today - dt.timedelta(days=1)
+    assert 1 <= (dt.date.fromisoformat(in_review.due["D4"]) - today).days <= 6
+    overdue = [a for a in db.session.scalars(select(Action)) if a.due_date < today and a.status.value not in ("verified", "cancelled")]
+    assert [a.report_id for a in overdue] == [in_review.id]
+    # 8D-...-0003: opened today, at D1
+    assert opened.status == Status.open and opened.stage == "D1" and opened.created_at.date() == today
+    # nothing lies ahead of the day the demo was loaded, and each number carries its own year
+    for r in (closed, in_review, opened):
+        assert r.created_at <= now and r.updated_at <= now
+        assert r.number == f"8D-{r.created_at.year}-{r.seq:04d}"
+        assert all(v.requested_at <= now and (v.decided_at or now) <= now for v in r.reviews)
+    assert audit.verify_chains()[1] == []
+
+
+def test_the_demo_is_consistent_with_the_app_clock_on_any_day(db):
+    """Loaded with the app's clock itself moved ahead, the overdue marks are the ones a person expects."""
+    load_demo(now=utcnow())
+    marks = {a.title: is_overdue(a) for a in db.session.scalars(select(Action))}
+    assert list(marks.values()) == [True]
+
+
+def test_shifting_moves_every_iso_date_and_nothing_else():
+    moved = shift_dates({"on": "2026-09-02", "text": "agreed on 2026-09-03 at 14:00, ref VM-QN-2026-09873, lot 2609-05-1201",
+                         "rows": [{"d": "2026-12-31"}], "n": 3, "none": None, "not_a_date": "2026-02-30"}, 2)
+    assert moved == {"on": "2026-09-04", "text": "agreed on 2026-09-05 at 14:00, ref VM-QN-2026-09873, lot 2609-05-1201",
+                     "rows": [{"d": "2027-01-02"}], "n": 3, "none": None, "not_a_date": "2026-02-30"}
+
+
+def test_the_method_examples_pass_their_gates_whatever_the_date(ctx):
+    """The examples are documentation with fixed dates; they stay valid on any later day."""
+    from app.method.rules import GateContext, check_discipline
+
+    for code in ("D2", "D3", "D4", "D5", "D6", "D7", "D8"):
+        values = {c: method.EXAMPLES[c] for c in method.CODES}
+        context = GateContext(header=method.HEADER_EXAMPLE, values=values, today=utcnow().date() + dt.timedelta(days=800))
+        blocks = [f.message for f in check_discipline(context, code) if f.level == method.BLOCK]
+        assert not [b for b in blocks if "date" in b.lower() or "future" in b.lower()], (code, blocks)
+
+
+WALL_CLOCK = re.compile(r"\b(date\.today\(\)|datetime\.now\(\)|datetime\.utcnow\(\)|datetime\.today\(\))")
+
+
+def test_no_code_reads_the_machine_clock_for_a_date():
+    """Every date of the app comes from its one clock (utcnow), which demo loading and the
+    calendar tests can move; a bare call of the machine's clock elsewhere would be a time bomb nobody sees."""
+    offenders = []
+    for folder in ("app", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for n, line in enumerate(path.read_text().splitlines(), start=1):
+                if WALL_CLOCK.search(line) and "noqa: wall-clock" not in line:
+                    offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert offenders == []
