@@ -78,9 +78,11 @@ def register_blueprints(app: Flask) -> None:
     from app.web.actions import bp as actions_bp
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
+    from app.web.health import bp as health_bp
     from app.web.reports import bp as reports_bp
 
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see app/api/auth.py)
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(actions_bp)

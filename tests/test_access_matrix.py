@@ -345,7 +345,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("auth.reset_password", "GET"): Rule(EVERYONE, PUBLIC, params=_reset_params),
     ("auth.reset_password", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/login", params=_reset_params,
                                           body=lambda w, c: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
-    ("auth.healthz", "GET"): Rule(EVERYONE, PUBLIC),
+    ("health.healthz", "GET"): Rule(EVERYONE, PUBLIC),
     # -- report pages. A page refuses what the policy forbids with 403, like the API and like
     # save_discipline/save_header do. The workflow, team, comment, evidence and action forms
     # catch the Forbidden, flash it and redirect (302) - actions.detail shows the form again

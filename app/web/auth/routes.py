@@ -103,13 +103,6 @@ def account():
                            mandatory=MANDATORY_CATEGORIES, errors=errors), (422 if errors else 200)
 
 
-@bp.route("/healthz")
-@limiter.exempt
-def healthz():
-    """Liveness for load balancers (and the benchmarks' hello-world baseline)."""
-    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
-
-
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def forgot_password():
