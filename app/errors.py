@@ -61,6 +61,14 @@ class GateNotMet(DomainError):
         self.missing = missing
 
 
+class Unavailable(DomainError):
+    """A service the request needs (the evidence store, the database) does not answer for the
+    moment. Nothing was changed; the client may try again (HTTP 503)."""
+
+    status = 503
+    code = "unavailable"
+
+
 class Invalid(DomainError):
     """Values that break a rule: details.fields maps field -> message, or details.rule names it."""
 

@@ -540,6 +540,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     415: ("UnsupportedMediaType", "The type of the upload is not allowed (unsupported_media_type)."),
     422: ("Invalid", "Values that break a rule (invalid; details.fields: {field: message} or details.rule)."),
     429: ("RateLimited", "Too many tries (rate_limited)."),
+    503: ("Unavailable", "The evidence store or the database does not answer for the moment; nothing was changed, try again (unavailable)."),
 }
 SUCCESS = {200: "OK", 201: "Created", 204: "No Content"}
 
@@ -686,13 +687,14 @@ OPERATIONS: list[Op] = [
        body={"type": "object", "required": ["file", "discipline"], "properties": {
            "file": {"type": "string", "format": "binary"}, "discipline": CODE, "action_id": {"type": "integer"},
            "description": {"type": "string", "maxLength": 2000}, "replaces_id": {"type": "integer", "description": "the evidence this is a new version of"}}},
-       errors=(403, 409, 413, 415, 422), description="413 when larger than MAX_UPLOAD_MB; 415 when the content (not the name) is not an accepted type."),
+       errors=(403, 409, 413, 415, 422, 503),
+       description="413 when larger than MAX_UPLOAD_MB; 415 when the content (not the name) is not an accepted type; 503 when the evidence store does not answer (nothing stored)."),
     Op("GET", "/reports/{report_id}/attachments", "list_attachments", "The report's evidence (withdrawn items included)", "evidence",
        response=page_of(ref("Attachment")), query=PAGING),
     Op("GET", "/attachments/{attachment_id}", "get_attachment", "Evidence metadata", "evidence", response=ref("Attachment")),
     Op("GET", "/attachments/{attachment_id}/content", "attachment_content", "The bytes, re-verified against their SHA-256", "evidence",
-       response={"type": "string", "format": "binary"}, response_type="application/octet-stream", errors=(409,),
-       description="Content-Disposition: attachment; X-Content-Type-Options: nosniff. 409 (details.rule corrupted or missing) when the stored bytes do not match."),
+       response={"type": "string", "format": "binary"}, response_type="application/octet-stream", errors=(409, 503),
+       description="Content-Disposition: attachment; X-Content-Type-Options: nosniff. 409 (details.rule corrupted or missing) when the stored bytes do not match; 503 when the evidence store does not answer."),
     Op("DELETE", "/attachments/{attachment_id}", "withdraw_attachment", "Withdraw evidence (audited; the bytes are kept until an admin purges them)",
        "evidence", ok=204, errors=(403, 409), description="Optional reason as JSON {\"reason\"} or ?reason=."),
 ]

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app import method, policy
-from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMediaType
+from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, UnsupportedMediaType
 from app.extensions import db
 from app.models import Action, Attachment, Report, Status, User, is_id, utcnow
 from app.services import audit
@@ -95,8 +95,9 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
             _("This type of file is not accepted as evidence: %(reason)s Accepted: PDF, PNG, JPEG, WebP, CSV, text, Office documents, ZIP.", reason=str(exc)),
             {"content_type": getattr(exc, "mime", None)},
         ) from None
-    except stored.StorageError as exc:
-        raise Invalid(str(exc), fields={"file": str(exc)}) from None
+    except stored.StorageError as exc:  # the store's trouble, not the file's: nothing was stored
+        current_app.logger.error("evidence upload to report %s: the store failed: %s", report.id, exc)
+        raise store_unavailable() from None
     att = Attachment(
         report_id=report.id, discipline=code, action_id=action.id if action else None,
         filename=name, size=blob.size, sha256=blob.sha256, content_type=blob.mime, storage_key=blob.key,
@@ -144,7 +145,11 @@ def purge(actor: User, att: Attachment, report: Report) -> bool:
         Attachment.sha256 == att.sha256, Attachment.id != att.id, Attachment.purged_at.is_(None)))
     audit.record("evidence.purged", actor, report, discipline=att.discipline, changes={"attachment_id": [att.id, att.id], "purged": [False, True]})
     if not others:
-        get_store(current_app).delete(att.storage_key)
+        try:
+            get_store(current_app).delete(att.storage_key)
+        except stored.StorageError as exc:
+            current_app.logger.error("evidence %s: the store failed to purge it: %s", att.id, exc)
+            raise store_unavailable() from None
     return True
 
 
@@ -160,6 +165,13 @@ def open_content(att: Attachment):
                               {"rule": "corrupted", "sha256": att.sha256}) from None
     except stored.BlobMissing:
         raise CorruptEvidence(_("The stored file is missing. An administrator must restore it from the backup."), {"rule": "missing"}) from None
+    except stored.StorageError as exc:
+        current_app.logger.error("evidence %s: the store failed: %s", att.id, exc)
+        raise store_unavailable() from None
+
+
+def store_unavailable() -> Unavailable:
+    return Unavailable(_("The evidence store does not answer at the moment; nothing was stored or changed. Please try again in a minute."))
 
 
 def inline_ok(att: Attachment) -> bool:

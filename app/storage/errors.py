@@ -39,6 +39,11 @@ class UnsafeArchive(DisallowedType):
         super().__init__("application/zip", reason)
 
 
+class StorageUnavailable(StorageError):
+    """The store does not answer (connection refused or cut, timeout, server error): nothing was
+    stored or read; try again later (HTTP 503)."""
+
+
 class BlobMissing(StorageError):
     """No blob is stored under this key (the database row points at nothing: HTTP 500 + alert)."""
 

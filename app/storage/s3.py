@@ -24,7 +24,7 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
 from app.storage.base import KEY_RE, BlobReader, BlobStore, check_key, file_chunks
-from app.storage.errors import BlobMissing, CorruptBlob, StorageError
+from app.storage.errors import BlobMissing, CorruptBlob, StorageError, StorageUnavailable
 
 log = logging.getLogger("app.storage")
 
@@ -58,8 +58,10 @@ class S3Store(BlobStore):
             config = botocore.config.Config(
                 signature_version="s3v4",
                 s3={"addressing_style": "path"},
-                retries={"max_attempts": 5, "mode": "standard"},
-                connect_timeout=10,
+                # Two retries: a store that is away answers the upload with 503 in about two seconds
+                # instead of holding a web worker for twenty (five attempts with backoff).
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
                 read_timeout=120,
                 # "when_required" for servers that do not understand the CRC trailers of recent boto3.
                 request_checksum_calculation=checksum,
@@ -125,7 +127,7 @@ class S3Store(BlobStore):
                 Config=self.transfer_config,
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, boto3.exceptions.S3UploadFailedError) as exc:
-            raise StorageError(f"The file could not be saved to object storage ({exc}).") from exc
+            raise StorageUnavailable(f"The file could not be saved to object storage ({exc}).") from exc
         for wait in (0, 0.05, 0.1, 0.2, 0.4):  # an identical upload running at the same time may be mid-write
             time.sleep(wait)
             after = self._head(name)
@@ -142,7 +144,9 @@ class S3Store(BlobStore):
         except botocore.exceptions.ClientError as exc:
             if _is_missing(exc):
                 raise BlobMissing(key) from None
-            raise StorageError(f"Object storage refused to read {key} ({exc}).") from exc
+            raise _refused(exc, f"Object storage refused to read {key} ({exc}).") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StorageUnavailable(f"Object storage does not answer ({exc}).") from exc
         body = resp["Body"]
         return BlobReader(_body_chunks(body, key, sha256, self.chunk_size), key, sha256, size=resp.get("ContentLength"), on_close=body.close)
 
@@ -175,7 +179,10 @@ class S3Store(BlobStore):
     def delete(self, key: str) -> bool:
         name = self.object_name(key)
         existed = self._head(name) is not None
-        self.client.delete_object(Bucket=self.bucket, Key=name)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=name)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise StorageUnavailable(f"Object storage could not delete {name} ({exc}).") from exc
         return existed
 
     def iter_keys(self) -> Iterator[str]:
@@ -214,7 +221,9 @@ class S3Store(BlobStore):
         except botocore.exceptions.ClientError as exc:
             if _is_missing(exc):
                 return None
-            raise StorageError(f"Object storage could not be asked about {name} ({exc}).") from exc
+            raise _refused(exc, f"Object storage could not be asked about {name} ({exc}).") from exc
+        except botocore.exceptions.BotoCoreError as exc:  # connection refused or cut, timeout
+            raise StorageUnavailable(f"Object storage does not answer ({exc}).") from exc
 
 
 def _body_chunks(body, key: str, sha256: str, chunk_size: int) -> Iterator[bytes]:
@@ -223,7 +232,14 @@ def _body_chunks(body, key: str, sha256: str, chunk_size: int) -> Iterator[bytes
     except botocore.exceptions.FlexibleChecksumError as exc:  # the server's own checksum disagrees
         raise CorruptBlob(key, sha256, "unknown (object storage checksum mismatch)") from exc
     except (botocore.exceptions.ResponseStreamingError, botocore.exceptions.IncompleteReadError, botocore.exceptions.ReadTimeoutError) as exc:
-        raise StorageError(f"Reading {key} from object storage was interrupted ({exc}).") from exc
+        raise StorageUnavailable(f"Reading {key} from object storage was interrupted ({exc}).") from exc
+
+
+def _refused(exc: botocore.exceptions.ClientError, message: str) -> StorageError:
+    """A server error (5xx: busy, failing) is an outage; anything else (403: wrong credentials or
+    policy) is a configuration error - still the server side's, never the uploader's."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return StorageUnavailable(message) if status >= 500 else StorageError(message)
 
 
 def _is_missing(exc: botocore.exceptions.ClientError) -> bool:

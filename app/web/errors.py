@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import security_log
@@ -23,6 +25,7 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -97,6 +100,22 @@ def register(app) -> None:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
             return response
         return render_template("errors/error.html", status=status, message=message, details={}), status
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_away(exc: Exception):
+        """The database does not answer (restarting, failing over, connection cut): 503, so that
+        proxies and clients know to try again. The transaction was not committed."""
+        _rollback()
+        current_app.logger.error("database unavailable on %s %s: %s", request.method, request.path, str(exc).splitlines()[0][:300])
+        message = _("The database does not answer at the moment. Nothing was saved; please try again in a moment.")
+        if wants_json():
+            return json_error(503, "unavailable", message)
+        try:  # the page's layout may itself need the database (the signed-in user)
+            return render_template("errors/error.html", status=503, message=message, details={}), 503
+        except Exception:  # noqa: BLE001
+            _rollback()
+            return f"<!doctype html><title>503</title><p>{escape(message)}</p>", 503, {"Content-Type": "text/html; charset=utf-8"}
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
