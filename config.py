@@ -82,6 +82,13 @@ class Config:
     REVIEW_POINTS = [c.strip() for c in os.environ.get("REVIEW_POINTS", "D3,D5,D8").split(",") if c.strip()]
     DUE_DAYS_OVERRIDE = os.environ.get("DUE_DAYS", "")  # e.g. "D3=1,D4=7,D5=14,D6=14,D7=25,D8=30"
 
+    # The outbox workers (app/notify/settings.py has the defaults and what each means). A row
+    # claimed by a worker that died is delivered again after NOTIFY_CLAIM_TIMEOUT_SECONDS.
+    NOTIFY_CLAIM_TIMEOUT_SECONDS = os.environ.get("NOTIFY_CLAIM_TIMEOUT_SECONDS", "")
+    NOTIFY_SMTP_TIMEOUT_SECONDS = os.environ.get("NOTIFY_SMTP_TIMEOUT_SECONDS", "")
+    NOTIFY_MAX_ATTEMPTS = os.environ.get("NOTIFY_MAX_ATTEMPTS", "")
+    NOTIFY_BACKOFF_SECONDS = os.environ.get("NOTIFY_BACKOFF_SECONDS", "")
+
     # JSON bodies larger than this are refused with 413 before they are parsed.
     MAX_JSON_BYTES = _env_int("MAX_JSON_KB", 2048) * 1024
 

@@ -466,6 +466,32 @@ def test_a_worker_killed_between_sending_and_marking_causes_at_most_one_duplicat
     assert row.status == MailStatus.sent and row.attempts == 1  # the lost claim counts as an attempt
 
 
+def test_a_database_restart_after_sending_does_not_cause_a_duplicate(app, smtp, db, parties, report, monkeypatch):
+    """The mail server accepted the message, then the database went away for a moment (a restart):
+    the worker records the row as sent once the database answers again, instead of leaving it
+    `sending` to be delivered a second time after the claim timeout."""
+    from sqlalchemy.exc import OperationalError
+
+    p = parties
+    notify.action_assigned(report, p.oem_eng, p.sup_eng2, "Sort stock")
+    real_mark_sent = delivery.mark_sent
+    calls = {"n": 0}
+
+    def database_restarting(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise OperationalError("UPDATE outbox_messages ...", {}, Exception("terminating connection due to administrator command"))
+        return real_mark_sent(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "mark_sent", database_restarting)
+    assert deliver(app) == 1
+    assert calls["n"] == 3 and len(smtp.envelopes) == 1
+    (row,) = rows()
+    assert row.status == MailStatus.sent
+    db.session.execute(update(OutboxMessage).values(claimed_at=utcnow() - dt.timedelta(minutes=11)))
+    assert deliver(app) == 0 and len(smtp.envelopes) == 1
+
+
 def test_a_recipient_refused_for_good_fails_at_once_a_temporary_refusal_is_retried(app, smtp, db, parties, report):
     p = parties
     smtp.handler.refuse = {p.oem_eng.email: "550 5.1.1 No such user", p.oem_viewer.email: "451 4.3.0 Try again later"}

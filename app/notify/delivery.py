@@ -24,12 +24,14 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app import policy
 from app.extensions import db
@@ -307,6 +309,29 @@ def mark_sent(item: Outgoing, claimed_by: str) -> None:
     db.session.commit()
 
 
+def record_sent(app, item: Outgoing, claimed_by: str) -> None:
+    """mark_sent, tried again while the database is away (a restart, a failover): the server has
+    accepted the message, and a row left `sending` would be delivered a second time after the
+    claim timeout. Gives up (and so risks that one duplicate) after half the claim timeout."""
+    deadline = time.monotonic() + float(setting(app, "NOTIFY_CLAIM_TIMEOUT_SECONDS")) / 2
+    wait = 0.2
+    while True:
+        try:
+            mark_sent(item, claimed_by)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+                pass
+            if time.monotonic() + wait > deadline:
+                raise
+            log.warning("outbox: message %s was sent but the database does not answer (%s); recording it again in %.1fs",
+                        item.id, type(exc).__name__, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+
+
 def mark_failed(app, item: Outgoing, claimed_by: str, error: str, permanent: bool = False) -> None:
     now = utcnow()
     attempts = item.attempts + 1
@@ -385,7 +410,7 @@ def deliver_batch(app, batch: int = 50, worker_id: str | None = None) -> BatchRe
                     mark_failed(app, item, claimed_by, f"{type(exc).__name__}: {exc}", permanent=_permanent(exc))
                     result.failed += 1
                     continue
-                mark_sent(item, claimed_by)
+                record_sent(app, item, claimed_by)
                 result.sent += 1
         finally:
             transport.close()
