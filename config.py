@@ -67,6 +67,12 @@ class Config:
     # API tokens.
     API_TOKEN_DAYS = _env_int("API_TOKEN_DAYS", 30)
 
+    # Proxies in front of gunicorn (nginx: 1). The client's address (rate limits, sessions, the
+    # security log) is then read from X-Forwarded-For and the scheme from X-Forwarded-Proto, as
+    # set by the last PROXY_COUNT proxies. Keep 0 when clients reach gunicorn directly: they
+    # could forge the headers.
+    PROXY_COUNT = _env_int("PROXY_COUNT", 0)
+
     # Rate limits (Flask-Limiter). Redis when REDIS_URL is set, so all processes share them.
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True

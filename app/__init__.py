@@ -28,6 +28,7 @@ def create_app(config=None, **overrides) -> Flask:
     from app.models.base import set_clock_offset
 
     set_clock_offset(app.config.get("CLOCK_OFFSET_DAYS", 0))
+    register_proxy(app)
     register_extensions(app)
     register_database(app)
     register_blueprints(app)
@@ -40,6 +41,16 @@ def create_app(config=None, **overrides) -> Flask:
 
     security_log.configure(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind nginx (PROXY_COUNT=1) the client's address comes from X-Forwarded-For: otherwise
+    every user would share the proxy's address, and with it one login rate limit."""
+    hops = int(app.config.get("PROXY_COUNT") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:
