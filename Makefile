@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench prod-demo drill stack-packages clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,19 @@ clean:
 ## Benchmarks (not part of make test): prints a table and writes bench/RESULTS.md.
 bench: setup
 	$(BIN)/python bench/run.py
+
+## The production layout on loopback until Ctrl-C: nginx, 2 app processes (gunicorn sync workers),
+## 2 mail workers, PostgreSQL, Redis, an S3 server and an SMTP sink of its own (bench/stack.py).
+prod-demo: setup stack-packages
+	$(BIN)/python bench/stack.py
+
+## That layout under 200 simulated users for 5 minutes while parts of it are killed (not part of
+## make test; DRILL_USERS, DRILL_SECONDS shorten it): writes the Drill section of bench/RESULTS.md.
+drill: setup stack-packages
+	$(BIN)/python bench/drill.py
+
+stack-packages:
+	@sh bench/stack-packages.sh
 
 ## Translations (Flask-Babel): extract the English texts into app/translations/messages.pot,
 ## then `pybabel init -i app/translations/messages.pot -d app/translations -l de` for a new language.

@@ -158,6 +158,8 @@ class Client:
         for attempt in range(1, len(BACKOFF) + 2):
             t0 = time.time()
             status, hdrs, data, error = self._raw(method, path, body, headers)
+            if status == 500:  # never expected: keep what the server said
+                error = f"{path} {hdrs.get('server', '')} {data[:300]!r}"
             self.journal.attempt(Attempt(kind, method, status, t0, time.time(), attempt, error))
             if status not in RETRYABLE or not retry or attempt > len(BACKOFF):
                 return status, data, hdrs, attempt
@@ -289,9 +291,10 @@ class Person(threading.Thread):
         rid = self.rng.choice(self.p["reports"])
         roll = self.rng.random()
         size = self.rng.randint(2_000, 50_000) if roll < 0.7 else self.rng.randint(50_000, 500_000) if roll < 0.95 else self.rng.randint(1_000_000, 4_000_000)
-        rows = ["lot,cell,resistance_mohm,note"]
-        while sum(len(r) + 1 for r in rows) < size:
-            rows.append(f"26{self.rng.randint(10, 99)},{self.rng.randint(1, 12)},{self.rng.uniform(0.1, 0.2):.5f},{uuid.uuid4().hex}")
+        rows, total = ["lot,cell,resistance_mohm,note"], 0
+        while total < size:
+            rows.append(f"26{self.rng.randint(10, 99)},{self.rng.randint(1, 12)},{self.rng.uniform(0.1, 0.2):.5f},{os.urandom(16).hex()}")
+            total += len(rows[-1]) + 1
         content = ("\n".join(rows) + "\n").encode()
         sha = hashlib.sha256(content).hexdigest()
         token = f"drill upload {uuid.uuid4().hex}"
@@ -586,7 +589,20 @@ class Drill:
                         tracebacks.append("\n".join(tail[:end + 1]))
                 elif "database unavailable on" in line:
                     db_away += 1
-        return {"unhandled_errors_500": unhandled, "database_unavailable_503": db_away, "first_tracebacks": tracebacks}
+                elif "Error handling request" in line:  # gunicorn's own 500
+                    unhandled += 1
+                    if len(tracebacks) < 3:
+                        tracebacks.append("\n".join(lines[i:i + 40]))
+        nginx = Counter()
+        own = []  # nginx's own failures, as opposed to an upstream that went away
+        for line in (self.stack.base / "nginx" / "error.log").read_text(errors="replace").splitlines():
+            m = re.search(r"\[(\w+)\]", line)
+            if m:
+                nginx[m.group(1)] += 1
+                if m.group(1) in ("crit", "alert", "emerg") or (m.group(1) == "error" and "upstream" not in line):
+                    own.append(line[:300])
+        return {"unhandled_errors_500": unhandled, "database_unavailable_503": db_away, "first_tracebacks": tracebacks,
+                "nginx_error_log": dict(nginx), "nginx_own_errors": own[:5]}
 
     def _drain(self, timeout: float = 240) -> dict:
         code = ("import json\nfrom collections import Counter\nfrom app import create_app\nfrom app.extensions import db\n"
@@ -659,6 +675,7 @@ class Drill:
                       f"{self.stack.mail_workers} mail workers + PostgreSQL {self.stack.pg.parent.name} + Redis + rclone serve s3 + SMTP sink",
             "requests": len(attempts), "served": served_total, "rps": served_total / duration,
             "kinds": rows,
+            "answers_500": [f"{a.kind} t{a.t0 - self.t0:+.1f}s {a.error}" for a in failures if a.status == 500][:10],
             "failures": {"total": len(failures), "by_status": {str(k): v for k, v in statuses.items()}, "explained": dict(explained),
                          "unexplained": len(unexplained),
                          "unexplained_examples": [dataclasses.asdict(a) for a in unexplained[:10]]},
@@ -730,6 +747,10 @@ def markdown(f: dict) -> str:
               "Outcomes as the simulated people saw them:", "", *[f"- {k}: {v}" for k, v in f["outcomes"].items()]]
     if f["client_error_count"]:
         lines += ["", f"Errors of the drill client itself: {f['client_error_count']}", *[f"- {e}" for e in f["client_errors"]]]
+    if f["answers_500"]:
+        lines += ["", "Answers 500 (first ten):", "", *[f"- `{e}`" for e in f["answers_500"]]]
+    if f["app_logs"]["nginx_own_errors"]:
+        lines += ["", "nginx's own errors (first five):", "", *[f"- `{e}`" for e in f["app_logs"]["nginx_own_errors"]]]
     if f["app_logs"]["first_tracebacks"]:
         lines += ["", "First tracebacks in the app logs:", "", *[f"```\n{t}\n```" for t in f["app_logs"]["first_tracebacks"]]]
     if f["failures"]["unexplained"]:
