@@ -743,7 +743,18 @@ def markdown(f: dict) -> str:
     for r in f["kinds"]:
         fmt = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
         lines.append(f"| {r['kind']} | {r['requests']:,} | {fmt(r['p50_ms'])} | {fmt(r['p95_ms'])} | {fmt(r['max_ms'])} | {r['4xx']} | {r['5xx_or_cut']} |")
-    lines += ["", "Faults (times from the start of the load):", "", *[f"- {x}" for x in f["faults"]], "",
+    lines += ["", "How the checks are defined:", "",
+              "- a 5xx or a cut connection is *explained* when it was in flight at the moment app-1 was killed, or fell in the "
+              "window of a fault (app-1 down until healthy again; PostgreSQL restart + 3 s; S3 outage + 3 s, for uploads and "
+              "downloads only); every other one is *unexplained*;",
+              "- a save is *lost* when the client was answered 200 but no audit event wrote its value, or the discipline's final "
+              "value is neither that value (with no later write of the field) nor the value of the last recorded write of that field;",
+              "- a file is *lost or corrupted* when an upload answered 201 has no row, a row with another SHA-256, or content that does "
+              "not download (through nginx) or re-hash (in the store) to its SHA-256 - every row the drill created is re-hashed, "
+              "answered or not;",
+              "- a mail is *lost* when an outbox row marked sent never arrived at the SMTP sink, *duplicated* when its Message-ID "
+              "arrived more than once; the workers must leave no row pending or sending.",
+              "", "Faults (times from the start of the load):", "", *[f"- {x}" for x in f["faults"]], "",
               "Outcomes as the simulated people saw them:", "", *[f"- {k}: {v}" for k, v in f["outcomes"].items()]]
     if f["client_error_count"]:
         lines += ["", f"Errors of the drill client itself: {f['client_error_count']}", *[f"- {e}" for e in f["client_errors"]]]

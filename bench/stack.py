@@ -542,6 +542,7 @@ def main() -> None:
     print(f"Starting the production layout on loopback in {stack.base} ...", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # also when started in the background, where SIGINT is ignored
     try:
         stack.start()
         print(f"\n8D Workbench (APP_CONFIG=production) at {stack.url}\n\n{stack.describe()}\n")
