@@ -4,14 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup setup-dev run test lint bench clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# `make run` installs what the app needs (requirements.txt); `make test` adds the test tools
+# (requirements-dev.txt). Each step is redone when its file changes.
+$(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-setup: $(BIN)/.installed
+setup: $(BIN)/.runtime
+setup-dev: $(BIN)/.dev
 
 ## Set up, migrate, load demo data on first run, serve on http://127.0.0.1:5000 (SQLite, local files).
 run: setup
@@ -20,22 +27,22 @@ run: setup
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 ## Set up and run the test suite (SQLite; TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
-test: setup
+test: setup-dev
 	$(BIN)/pytest
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 ## Benchmarks (not part of make test): prints a table and writes bench/RESULTS.md.
-bench: setup
+bench: setup-dev
 	$(BIN)/python bench/run.py
 
 ## Translations (Flask-Babel): extract the English texts into app/translations/messages.pot,
 ## then `pybabel init -i app/translations/messages.pot -d app/translations -l de` for a new language.
-messages: setup
+messages: setup-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
 	test ! -d app/translations/de || $(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
 	test ! -d app/translations/de || $(BIN)/pybabel compile -d app/translations
