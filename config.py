@@ -25,6 +25,26 @@ def _database_url(default: str) -> str:
     return url
 
 
+def instance_key(instance: Path, name: str) -> str:
+    """A random key kept in the instance folder (mode 0600), made on first use."""
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / name
+    if not key_file.exists():
+        # Written aside and linked into place: processes starting together (gunicorn workers)
+        # all end up with the one key that won, never with a half-written file.
+        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return key_file.read_text().strip()
+
+
 def _dev_secret_key() -> str:
     """Development keeps a generated key in instance/ so sessions survive restarts."""
     INSTANCE.mkdir(parents=True, exist_ok=True)
@@ -86,6 +106,10 @@ class Config:
     MAX_JSON_BYTES = _env_int("MAX_JSON_KB", 2048) * 1024
 
     SECRET_KEY: str | None = None
+    # The key of the audit trail's HMAC chain. Kept out of the database: whoever can write the
+    # database but not read this key cannot rewrite the signed record unnoticed. Development and
+    # testing generate one into instance/audit_key; production requires it.
+    AUDIT_KEY: str | None = os.environ.get("AUDIT_KEY") or None
     DEMO_PASSWORD = "demo-password-8d"
 
 
@@ -115,6 +139,13 @@ class ProductionConfig(Config):
                 "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
             )
         self.SECRET_KEY = key
+        audit_key = os.environ.get("AUDIT_KEY", "")
+        if len(audit_key) < 32 or audit_key == key:
+            raise RuntimeError(
+                "AUDIT_KEY must be set to a random value of at least 32 characters in production, different from SECRET_KEY "
+                "(keep it outside the database and its backups; without it the audit trail cannot be verified)."
+            )
+        self.AUDIT_KEY = audit_key
 
 
 CONFIGS = {

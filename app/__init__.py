@@ -24,6 +24,10 @@ def create_app(config=None, **overrides) -> Flask:
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("AUDIT_KEY"):  # production refuses to start without one (config.py)
+        from config import instance_key
+
+        app.config["AUDIT_KEY"] = instance_key(Path(app.instance_path), "audit_key")
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024 + 1024 * 1024
     register_extensions(app)
     register_database(app)

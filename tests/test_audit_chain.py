@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select, update
 
 from app.demo import load_demo
 from app.extensions import db as _db
-from app.models import AuditEvent, Report
+from app.models import AuditEvent, Company, Report
 from app.services.audit import verify_chains
 from tests.helpers import dump_tables, load_tables, wipe_after_module, wipe_tables
 
@@ -152,7 +152,7 @@ def test_the_demo_anchors_every_report_at_its_last_event(demo):
 
 
 # ------------------------------------------------------------------------------ edited events
-def _edits(event: Event, other_actor_id: int) -> dict[str, dict]:
+def _edits(event: Event, other_actor_id: int, other_company_id: int) -> dict[str, dict]:
     """A plausible forgery of each column an event has (the surrogate key `id` aside)."""
     return {
         "action": {"action": "discipline.viewed"},
@@ -167,10 +167,12 @@ def _edits(event: Event, other_actor_id: int) -> dict[str, dict]:
         "chain": {"chain": "global-forged"},
         "prev_hash": {"prev_hash": "f" * 64},
         "hash": {"hash": "e" * 64},
+        "company_id": {"company_id": other_company_id},
     }
 
 
-COLUMNS = ["action", "changes", "comment", "actor_id", "actor_name", "actor_company", "at", "discipline", "report_id", "chain", "prev_hash", "hash"]
+COLUMNS = ["action", "changes", "comment", "actor_id", "actor_name", "actor_company", "at", "discipline", "report_id", "chain", "prev_hash", "hash",
+           "company_id"]
 
 
 def test_every_column_of_an_event_is_covered_by_the_edits_below():
@@ -182,7 +184,8 @@ def test_editing_any_column_of_an_event_is_detected(demo, verify, column):
     report_id, events = _longest_report_chain(demo)
     victim = _middle(events)
     other_actor = demo.session.scalar(select(AuditEvent.actor_id).where(AuditEvent.actor_id.is_not(None), AuditEvent.actor_id != victim.actor_id).limit(1))
-    _tamper(demo, update(EVENTS).where(EVENTS.c.id == victim.id).values(**_edits(victim, other_actor)[column]))
+    company = demo.session.scalar(select(func.min(Company.id)))
+    _tamper(demo, update(EVENTS).where(EVENTS.c.id == victim.id).values(**_edits(victim, other_actor, company)[column]))
 
     code, output = verify()
     assert code != 0, f"editing {column} went unnoticed: {output}"

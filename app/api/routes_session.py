@@ -59,7 +59,7 @@ def revoke_token():
 
 @bp.route("/me")
 def me():
-    return jsonify(current_user.as_json())
+    return jsonify({**current_user.as_json(), "platform_admin": bool(current_user.platform_admin)})
 
 
 @bp.route("/method")

@@ -131,10 +131,10 @@ def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> None:
 
 
 def purge(actor: User, att: Attachment, report: Report) -> bool:
-    """Admin only, for withdrawn evidence: the bytes go, the row and the trail stay. A blob that
+    """An admin of the uploader's company, for withdrawn evidence: the bytes go, the row and the trail stay. A blob that
     another row still uses (identical content) is kept."""
-    if not policy.is_admin(actor):
-        raise Forbidden(_("Only an administrator can purge evidence."))
+    if not policy.can_purge_evidence(actor, report, att.uploaded_by):
+        raise Forbidden(_("Only an administrator of the uploader's company can purge evidence."))
     if not att.withdrawn_at:
         raise Conflict(_("Withdraw the evidence before purging it."))
     if att.purged_at:

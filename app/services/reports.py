@@ -195,8 +195,8 @@ def withdraw_acceptances(actor: User, report: Report, code: str) -> list[str]:
             review.withdrawn_at = utcnow()
             review.withdrawn_reason = f"{code} edited by {actor.name} after the customer accepted it"
             withdrawn.append(review.stage)
-            audit.record("review.withdrawn", actor, report, discipline=review.stage,
-                         changes={"accepted": [True, False]}, comment=review.withdrawn_reason)
+            audit.record("review.withdrawn", actor, report, discipline=review.stage, comment=review.withdrawn_reason,
+                         changes={"accepted": [True, False], "review": [None, audit.review_snapshot(review, audit.WITHDRAWAL_COLUMNS)]})
     return withdrawn
 
 

@@ -46,6 +46,7 @@ class LiveServer:
             "INSTANCE_PATH": str(self.tmp / "instance"),
             "DATABASE_URL": database_url,
             "SECRET_KEY": "live-server-secret-key-for-tests-only-0123456789",
+            "AUDIT_KEY": "live-server-audit-key-for-tests-only-9876543210",
             "LOGIN_RATE_LIMIT": "100000 per minute",
             "BASE_URL": self.url,
             **(extra_env or {}),

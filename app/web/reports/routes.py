@@ -399,7 +399,8 @@ def _workflow_step(report_id: int, form_cls, step, success: str):
         flash(_("%(code)s cannot be completed yet; the list shows what is missing.", code=report.stage), "danger")
         return redirect(url_for("reports.detail", report_id=report.id, d=report.stage, gate=1))
     except DomainError as exc:
-        db.session.rollback()
+        if not getattr(exc, "keeps_transaction", False):
+            db.session.rollback()
         record = getattr(exc, "record", None)
         if callable(record):  # a failed signature attempt is kept, the user stays on the report
             record()
