@@ -125,8 +125,9 @@ def write_statements(event: AuditEvent, anchored: bool) -> list:
 
 
 # ------------------------------------------------------------------------------ reviews, signatures
-#: The columns of a review row, each carried by one of the events that set it.
-REQUEST_COLUMNS = ("report_id", "stage", "revision", "requested_at", "requested_by_id", "request_comment")
+#: The columns of a review row. The request records all of them (a decision or a withdrawal not
+#: made yet is recorded as none), the decision and the withdrawal the ones they set.
+REQUEST_COLUMNS = tuple(c.name for c in Review.__table__.columns if c.name != "id")
 DECISION_COLUMNS = ("decided_at", "decided_by_id", "decision", "comment", "return_to", "signed_name", "signed_at", "meaning", "content_hash")
 WITHDRAWAL_COLUMNS = ("withdrawn_at", "withdrawn_reason")
 
