@@ -87,9 +87,8 @@ class Config:
     # API tokens.
     API_TOKEN_DAYS = _env_int("API_TOKEN_DAYS", 30)
 
-    # Rate limits (Flask-Limiter). Redis when REDIS_URL is set, so all processes share them.
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in budgets per account and per address, counted in the database: every process and
+    # machine shares them (app/services/login_limits.py).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 
     # Translations: English now, German and Chinese to follow.
@@ -122,7 +121,6 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     WTF_CSRF_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "1000 per minute"
     # argon2 at full strength would make the suite slow; the parameters are still argon2id.
     PASSWORD_HASH_FAST = True

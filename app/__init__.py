@@ -44,14 +44,12 @@ def create_app(config=None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.extensions import babel, csrf, db, login_manager, migrate
     from app.web.auth.loading import configure_login
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
     configure_login(login_manager)

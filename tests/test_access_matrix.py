@@ -292,10 +292,6 @@ def _withdrawn_evidence_params(w: World) -> dict:
     return {**_report_params(w), "attachment_id": w.withdrawn_attachment_id}
 
 
-def _reset_params(w: World) -> dict:
-    return {"token": w.reset_token}
-
-
 def _admin_user_params(w: World) -> dict:
     return {"user_id": w.admin_target_id}
 
@@ -395,9 +391,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("auth.forgot_password", "GET"): Rule(EVERYONE, PUBLIC),
     ("auth.forgot_password", "POST"): Rule(EVERYONE, PUBLIC, body=lambda w, c: {"email": w.email_of(c) or w.email_of(SUP_LEADER)}),
     # the link from the e-mail is the key: whoever holds it may use it, signed in or not
-    ("auth.reset_password", "GET"): Rule(EVERYONE, PUBLIC, params=_reset_params),
-    ("auth.reset_password", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/login", params=_reset_params,
-                                          body=lambda w, c: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    ("auth.reset_password", "GET"): Rule(EVERYONE, PUBLIC),
+    ("auth.reset_password", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/login",
+                                          body=lambda w, c: {"token": w.reset_token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
     ("auth.healthz", "GET"): Rule(EVERYONE, PUBLIC),
     # -- report pages. A page refuses what the policy forbids with 403, like the API and like
     # save_discipline/save_header do. The workflow, team, comment, evidence and action forms

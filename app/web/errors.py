@@ -60,7 +60,8 @@ def register(app) -> None:
         if not getattr(exc, "keeps_transaction", False):
             _rollback()
         if exc.status in (403, 429):
-            security_log.event("denied" if exc.status == 403 else "locked", user=_user(), outcome=str(exc.status), detail=exc.message)
+            what = "denied" if exc.status == 403 else getattr(exc, "log_event", "locked")
+            security_log.event(what, user=_user(), outcome=str(exc.status), detail=exc.message)
         record = getattr(exc, "record", None)
         if callable(record):  # a failed signature attempt is kept although the request failed
             record()
