@@ -806,3 +806,54 @@ def test_another_suppliers_report_answers_exactly_like_a_missing_one(app, world,
     else:
         strip = lambda r: _VOLATILE.sub("", r.get_data(as_text=True))  # noqa: E731
         assert strip(existing) == strip(missing)
+
+
+def _statements(request) -> tuple[Any, list[str]]:
+    """The response and every SQL statement the request sent (text only: ids differ)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def hook(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(_db.engine, "before_cursor_execute", hook)
+    try:
+        response = request()
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", hook)
+    return response, sent
+
+
+_CHILD_TABLES = ("discipline_entry", "discipline_revision", "team_member", "review", "comment", "attachment", "action", "audit_event", "presence")
+
+
+@pytest.mark.parametrize("outsider", [OTHER, PLATFORM_NONE])
+@pytest.mark.parametrize("endpoint, method, path", _report_routes())
+def test_another_companys_report_costs_the_same_work_as_a_missing_one(app, world, monkeypatch, endpoint, method, path, outsider):
+    """A report's existence does not show in the time its 404 takes: who may see it is decided
+    before anything of its content is read, so the database does exactly the same statements as
+    for a report that does not exist (and none that reads the report's disciplines, team,
+    reviews, comments, evidence, actions or history)."""
+    rule = ACCESS[(endpoint, method)]
+    if rule.stub:
+        rule.stub(monkeypatch)
+    _put_in_state(world, rule.state)
+    values = (rule.params or _report_params)(world)
+    missing_ids = {k: v + 1000 for k, v in values.items() if k.endswith("_id") and isinstance(v, int)}
+    def existing_request():
+        return caller_client(app, world, rule, method, fill(path, values), outsider)()
+
+    def missing_request():
+        return caller_client(app, world, rule, method, fill(path, {**values, **missing_ids}), outsider)()
+
+    existing_request(), missing_request()  # warm the caches (templates, statements) alike
+    _db.session.remove()  # each request starts with an empty session, as it does in a server
+    existing, existing_sql = _statements(existing_request)
+    _db.session.remove()
+    missing, missing_sql = _statements(missing_request)
+    assert existing.status_code == missing.status_code == 404
+    assert existing_sql == missing_sql, "the invisible report cost other statements than a missing one:\n" + "\n".join(
+        s for s in existing_sql if s not in missing_sql)
+    children = [s for s in existing_sql if re.search(r"\bFROM (?:" + "|".join(_CHILD_TABLES) + r")\b", s) and "JOIN report" not in s]
+    assert not children, f"content of an invisible report was read: {children}"
