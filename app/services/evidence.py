@@ -90,6 +90,9 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
         raise TooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
     except stored.EmptyFile:
         raise Invalid(_("The file is empty."), fields={"file": "is empty"}) from None
+    except stored.OversizedImage as exc:
+        raise UnsupportedMediaType(_("This image is not accepted as evidence: %(reason)s", reason=str(exc)),
+                                   {"content_type": exc.mime, "rule": "image_too_large"}) from None
     except stored.DisallowedType as exc:
         raise UnsupportedMediaType(
             _("This type of file is not accepted as evidence: %(reason)s Accepted: PDF, PNG, JPEG, WebP, CSV, text, Office documents, ZIP.", reason=str(exc)),
