@@ -4,7 +4,9 @@ the login form and `POST /api/v1/tokens` spend one per-account budget together."
 from __future__ import annotations
 
 import datetime as dt
+import time
 
+import pytest
 import requests
 import time_machine
 from sqlalchemy import func, select
@@ -25,7 +27,16 @@ def _api_login(app, email: str, password: str, address: str) -> int:
     return app.test_client().post("/api/v1/tokens", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}).status_code
 
 
-def test_the_login_form_and_the_api_spend_one_budget_per_account(app, parties, monkeypatch):
+@pytest.fixture
+def one_window():
+    """The budgets count per calendar minute: these tests start at the top of a minute (the
+    clock still ticks), so that no window ends between their attempts."""
+    now = dt.datetime.now(dt.UTC)  # the budgets read time.time(), the machine's clock
+    with time_machine.travel(now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1), tick=True):
+        yield
+
+
+def test_the_login_form_and_the_api_spend_one_budget_per_account(app, parties, monkeypatch, one_window):
     """Four wrong passwords, two through each door and each from another address: the fifth
     attempt is refused at either door, the right password included; other accounts go on."""
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "4 per minute")
@@ -38,7 +49,7 @@ def test_the_login_form_and_the_api_spend_one_budget_per_account(app, parties, m
     assert _api_login(app, parties.sup_eng2.email, PASSWORD, "10.0.0.7") == 201
 
 
-def test_one_address_has_one_budget_for_all_accounts(app, parties, monkeypatch):
+def test_one_address_has_one_budget_for_all_accounts(app, parties, monkeypatch, one_window):
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
     statuses = [_api_login(app, f"nobody{i}@nowhere.example", "wrong-password", "10.9.9.9") for i in range(3)]
     assert statuses == [401, 401, 401]
@@ -46,7 +57,7 @@ def test_one_address_has_one_budget_for_all_accounts(app, parties, monkeypatch):
     assert _form_login(app, parties.sup_eng.email, PASSWORD, "10.9.9.10") == 302
 
 
-def test_password_reset_requests_have_a_budget_per_address(app, parties, monkeypatch):
+def test_password_reset_requests_have_a_budget_per_address(app, parties, monkeypatch, one_window):
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per minute")
     client = app.test_client()
     token = csrf_from(client.get("/password/forgot").get_data(as_text=True))
@@ -74,6 +85,9 @@ def test_two_server_processes_on_one_database_share_the_budget(tmp_path):
     try:
         second = LiveServer(tmp_path / "two", workers=1, threads=2, extra_env=env, seed=False, database_of=first).start()
         try:
+            left = 60 - time.time() % 60  # the budget's window is a calendar minute: stay inside one
+            if left < 15:
+                time.sleep(left + 0.5)
             statuses = [requests.post(f"{server.url}/api/v1/tokens", json={"email": "nobody@nowhere.example", "password": "wrong-password"},
                                       timeout=30).status_code
                         for server in (first, second, first, second, first, second)]
