@@ -4,14 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: setup run test lint bench prod-demo drill stack-packages clean
+.PHONY: setup setup-dev run test lint bench prod-demo drill stack-packages clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# `make run` installs what the app needs (requirements.txt); `make test` adds the test tools
+# (requirements-dev.txt). Each step is redone when its file changes.
+$(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-setup: $(BIN)/.installed
+setup: $(BIN)/.runtime
+setup-dev: $(BIN)/.dev
 
 ## Set up, migrate, load demo data on first run, serve on http://127.0.0.1:5000 (SQLite, local files).
 run: setup
@@ -20,27 +27,27 @@ run: setup
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 ## Set up and run the test suite (SQLite; TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
-test: setup
+test: setup-dev
 	$(BIN)/pytest
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 ## Benchmarks (not part of make test): prints a table and writes bench/RESULTS.md.
-bench: setup
+bench: setup-dev
 	$(BIN)/python bench/run.py
 
 ## The production layout on loopback until Ctrl-C: nginx, 2 app processes (gunicorn sync workers),
 ## 2 mail workers, PostgreSQL, Redis, an S3 server and an SMTP sink of its own (bench/stack.py).
-prod-demo: setup stack-packages
+prod-demo: setup-dev stack-packages
 	$(BIN)/python bench/stack.py
 
 ## That layout under 200 simulated users for 5 minutes while parts of it are killed (not part of
 ## make test; DRILL_USERS, DRILL_SECONDS shorten it): writes the Drill section of bench/RESULTS.md.
-drill: setup stack-packages
+drill: setup-dev stack-packages
 	$(BIN)/python bench/drill.py
 
 stack-packages:
@@ -48,7 +55,7 @@ stack-packages:
 
 ## Translations (Flask-Babel): extract the English texts into app/translations/messages.pot,
 ## then `pybabel init -i app/translations/messages.pot -d app/translations -l de` for a new language.
-messages: setup
+messages: setup-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
 	test ! -d app/translations/de || $(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
 	test ! -d app/translations/de || $(BIN)/pybabel compile -d app/translations

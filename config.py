@@ -25,6 +25,26 @@ def _database_url(default: str) -> str:
     return url
 
 
+def instance_key(instance: Path, name: str) -> str:
+    """A random key kept in the instance folder (mode 0600), made on first use."""
+    instance.mkdir(parents=True, exist_ok=True)
+    key_file = instance / name
+    if not key_file.exists():
+        # Written aside and linked into place: processes starting together (gunicorn workers)
+        # all end up with the one key that won, never with a half-written file.
+        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return key_file.read_text().strip()
+
+
 def _dev_secret_key() -> str:
     """Development keeps a generated key in instance/ so sessions survive restarts."""
     INSTANCE.mkdir(parents=True, exist_ok=True)
@@ -67,15 +87,14 @@ class Config:
     # API tokens.
     API_TOKEN_DAYS = _env_int("API_TOKEN_DAYS", 30)
 
-    # Proxies in front of gunicorn (nginx: 1). The client's address (rate limits, sessions, the
-    # security log) is then read from X-Forwarded-For and the scheme from X-Forwarded-Proto, as
-    # set by the last PROXY_COUNT proxies. Keep 0 when clients reach gunicorn directly: they
+    # Proxies in front of gunicorn (nginx: 1). The client's address (sign-in budgets, sessions,
+    # the security log) is then read from X-Forwarded-For and the scheme from X-Forwarded-Proto,
+    # as set by the last PROXY_COUNT proxies. Keep 0 when clients reach gunicorn directly: they
     # could forge the headers.
     PROXY_COUNT = _env_int("PROXY_COUNT", 0)
 
-    # Rate limits (Flask-Limiter). Redis when REDIS_URL is set, so all processes share them.
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # Sign-in budgets per account and per address, counted in the database: every process and
+    # machine shares them (app/services/login_limits.py).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 
     # Translations: English now, German and Chinese to follow.
@@ -100,6 +119,10 @@ class Config:
 
     SECRET_KEY: str | None = None
     CLOCK_OFFSET_DAYS = 0
+    # The key of the audit trail's HMAC chain. Kept out of the database: whoever can write the
+    # database but not read this key cannot rewrite the signed record unnoticed. Development and
+    # testing generate one into instance/audit_key; production requires it.
+    AUDIT_KEY: str | None = os.environ.get("AUDIT_KEY") or None
     DEMO_PASSWORD = "demo-password-8d"
 
 
@@ -115,7 +138,6 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     WTF_CSRF_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "1000 per minute"
     # argon2 at full strength would make the suite slow; the parameters are still argon2id.
     PASSWORD_HASH_FAST = True
@@ -133,6 +155,13 @@ class ProductionConfig(Config):
                 "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
             )
         self.SECRET_KEY = key
+        audit_key = os.environ.get("AUDIT_KEY", "")
+        if len(audit_key) < 32 or audit_key == key:
+            raise RuntimeError(
+                "AUDIT_KEY must be set to a random value of at least 32 characters in production, different from SECRET_KEY "
+                "(keep it outside the database and its backups; without it the audit trail cannot be verified)."
+            )
+        self.AUDIT_KEY = audit_key
 
 
 CONFIGS = {

@@ -24,6 +24,10 @@ def create_app(config=None, **overrides) -> Flask:
     app.config.from_object(config or config_from_env())
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("AUDIT_KEY"):  # production refuses to start without one (config.py)
+        from config import instance_key
+
+        app.config["AUDIT_KEY"] = instance_key(Path(app.instance_path), "audit_key")
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024 + 1024 * 1024
     from app.models.base import set_clock_offset
 
@@ -54,14 +58,12 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.extensions import babel, csrf, db, login_manager, migrate
     from app.web.auth.loading import configure_login
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
     configure_login(login_manager)

@@ -50,7 +50,9 @@ def company_create(name: str, kind: str) -> None:
 @click.option("--name", required=True)
 @click.option("--company", "company_name", required=True, help="Company name.")
 @click.option("--role", type=click.Choice(["admin", "quality_lead", "engineer", "viewer"]), required=True)
-def user_create(email: str, name: str, company_name: str, role: str) -> None:
+@click.option("--platform-admin", "platform_admin", is_flag=True,
+              help="A platform administrator: creates companies and manages any account (no report content of other companies).")
+def user_create(email: str, name: str, company_name: str, role: str, platform_admin: bool) -> None:
     """Create a user; the password is asked for (or read as one line from stdin)."""
     from app.services import accounts
 
@@ -59,11 +61,28 @@ def user_create(email: str, name: str, company_name: str, role: str) -> None:
         raise click.ClickException(f"No company named {company_name!r}.")
     password = _read_password("Password")
     try:
-        user = accounts.create_user(None, email, name, company.id, role, password)
+        user = accounts.create_user(None, email, name, company.id, role, password, platform_admin=platform_admin)
         db.session.commit()
     except DomainError as exc:
         _fail(exc)
-    click.echo(f"Created user {user.email} ({user.role.value}) at {company.name}.")
+    click.echo(f"Created user {user.email} ({user.role.value}{', platform admin' if user.platform_admin else ''}) at {company.name}.")
+
+
+@user_cli.command("platform-admin")
+@click.argument("email")
+@click.option("--grant/--revoke", required=True, help="Grant or revoke platform administration.")
+def user_platform_admin(email: str, grant: bool) -> None:
+    """Grant or revoke platform administration - only ever from the command line. Revoking ends
+    the user's sessions and tokens."""
+    from app.services import accounts
+
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user {email!r}.")
+    changed = accounts.set_platform_admin(user, grant)
+    db.session.commit()
+    state = "is now" if grant else "is no longer"
+    click.echo(f"{user.email} {state} a platform administrator." if changed else f"{user.email} was already {'' if grant else 'not '}a platform administrator.")
 
 
 @user_cli.command("set-password")
@@ -85,16 +104,64 @@ def user_set_password(email: str) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check every hash chain of the audit trail; names the first broken link of each."""
-    from app.services.audit import verify_chains
+@click.option("--anchors", "anchors_file", type=click.Path(exists=True, dir_okay=False),
+              help="A file of `flask audit anchor` lines kept outside: history before them must be unchanged.")
+def audit_verify(anchors_file: str | None) -> None:
+    """Check every keyed hash chain of the audit trail and every review and signature row;
+    names the first broken link of each chain."""
+    from pathlib import Path
 
-    checked, breaks = verify_chains()
+    from app.services.audit import parse_anchors, verify_chains
+
+    anchors = None
+    if anchors_file:
+        try:
+            anchors = parse_anchors(Path(anchors_file).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{anchors_file}: {exc}") from None
+    checked, breaks = verify_chains(anchors)
     if breaks:
         for b in breaks:
             click.echo(f"BROKEN {b}", err=True)
         raise SystemExit(1)
-    click.echo(f"Audit trail intact: {checked} events verified.")
+    suffix = f"; {len(anchors)} anchors match" if anchors is not None else ""
+    click.echo(f"Audit trail intact: {checked} events verified{suffix}.")
+
+
+@audit_cli.command("anchor")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Also append the lines to this file.")
+def audit_anchor(out_file: str | None) -> None:
+    """Print the head of every chain (`<UTC time> <chain> <seq> <hash>`), after checking the trail.
+    Keep the lines outside this machine; `audit verify --anchors FILE` proves later that nothing
+    before them was rewritten."""
+    from app.services.audit import anchor_lines, verify_chains
+
+    _checked, breaks = verify_chains()
+    if breaks:
+        for b in breaks:
+            click.echo(f"BROKEN {b}", err=True)
+        raise click.ClickException("The audit trail does not verify; nothing was anchored.")
+    lines = anchor_lines()
+    for line in lines:
+        click.echo(line)
+    if out_file:
+        with open(out_file, "a", encoding="utf-8") as f:
+            f.writelines(line + "\n" for line in lines)
+
+
+@audit_cli.command("seal-legacy")
+def audit_seal_legacy() -> None:
+    """Once, after upgrading an installation whose trail predates AUDIT_KEY: seal each chain's
+    unkeyed events with a keyed MAC of the last one."""
+    from app.services.audit import seal_legacy
+
+    try:
+        sealed = seal_legacy()
+    except ValueError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Sealed {len(sealed)} chains." if sealed else "Nothing to seal: every chain is keyed or sealed already.")
 
 
 @click.command("seed-demo")

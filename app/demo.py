@@ -38,7 +38,13 @@ PEOPLE = {
         ("sven.lind@nordpack.example", "Sven Lind", "engineer"),
         ("ola.nilsson@nordpack.example", "Ola Nilsson", "viewer"),
     ]),
+    # The operator of the platform: not a party to any report, so it sees none.
+    "8D Workbench Operations": ("supplier", [
+        ("operator@8d-workbench.example", "Platform operator", "admin"),
+    ]),
 }
+#: Platform administrators (companies, any account; no report content). The others are company admins.
+PLATFORM_ADMINS = {"operator@8d-workbench.example"}
 
 COOLANT_HEADER = {
     "title": "Coolant leak at brazed inlet of cooling plate, module BM-16S",
@@ -188,9 +194,9 @@ def _load(clock, now: dt.datetime) -> None:
         company = accounts.create_company(None, name, kind)
         companies[name] = company
         for email, person, role in people:
-            accounts.create_user(None, email, person, company.id, role, password)
+            accounts.create_user(None, email, person, company.id, role, password, platform_admin=email in PLATFORM_ADMINS)
     db.session.flush()
-    volta, celltech, nordpack = (companies[n] for n in PEOPLE)
+    volta, celltech, nordpack, *_operator = (companies[n] for n in PEOPLE)
     jana, lukas, mia, petra, thomas = (_as(e) for e in (
         "jana.weber@volta.example", "lukas.brandt@celltech.example", "mia.schulz@celltech.example",
         "petra.vogel@celltech.example", "thomas.richter@volta.example"))

@@ -218,6 +218,7 @@ class Stack:
         self.url = f"http://localhost:{self.ports['nginx']}"
         self.database_url = f"postgresql+psycopg://postgres@127.0.0.1:{self.ports['pg']}/workbench"
         self.secret_key = secrets.token_hex(32)
+        self.audit_key = secrets.token_hex(32)
         self._supervisor: threading.Thread | None = None
 
     # -- bookkeeping ---------------------------------------------------------------------------
@@ -229,7 +230,7 @@ class Stack:
 
     def app_env(self, name: str) -> dict[str, str]:
         """What a host of this deployment has in its environment: nothing else configures the app."""
-        drop = ("APP_CONFIG", "DATABASE_URL", "TEST_DATABASE_URL", "STORAGE_URL", "REDIS_URL", "SECRET_KEY", "INSTANCE_PATH", "BIND",
+        drop = ("APP_CONFIG", "DATABASE_URL", "TEST_DATABASE_URL", "STORAGE_URL", "REDIS_URL", "SECRET_KEY", "AUDIT_KEY", "INSTANCE_PATH", "BIND",
                 "WEB_CONCURRENCY", "WORKER_CLASS", "THREADS", "EMBEDDED_WORKER", "GUNICORN_CMD_ARGS", "CLOCK_OFFSET_DAYS", "FLASK_APP",
                 "BASE_URL", "MAX_UPLOAD_MB", "PROXY_COUNT", "FORWARDED_ALLOW_IPS", "LOGIN_RATE_LIMIT")
         env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(("SMTP_", "NOTIFY_", "AWS_"))}
@@ -237,6 +238,7 @@ class Stack:
             "PATH": f"{BIN}:{env.get('PATH', '/usr/bin:/bin')}",
             "APP_CONFIG": "production",
             "SECRET_KEY": self.secret_key,
+            "AUDIT_KEY": self.audit_key,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
             "STORAGE_URL": f"s3://{BUCKET}?endpoint=http://127.0.0.1:{self.ports['s3']}&region=us-east-1",
@@ -530,6 +532,7 @@ DEMO_LOGINS = [
     ("lukas.brandt@celltech.example", "CellTech Modules GmbH (supplier), team leader"),
     ("mia.schulz@celltech.example", "CellTech Modules GmbH (supplier), engineer"),
     ("admin@volta.example", "Volta Motors AG, company admin"),
+    ("operator@8d-workbench.example", "the operator, platform admin (companies and first admins)"),
 ]
 
 

@@ -117,11 +117,12 @@ def make_company(ctx):
 def make_user(ctx, make_company):
     counter = {"n": 0}
 
-    def make(role: str = "engineer", company=None, name: str | None = None, email: str | None = None, password: str = PASSWORD):
+    def make(role: str = "engineer", company=None, name: str | None = None, email: str | None = None, password: str = PASSWORD,
+             platform_admin: bool = False):
         counter["n"] += 1
         company = company or make_company("supplier")
         user = accounts.create_user(None, email or f"user{counter['n']}@{re.sub(r'[^a-z0-9]+', '', company.name.lower())}.example",
-                                    name or f"User {counter['n']}", company.id, role, password)
+                                    name or f"User {counter['n']}", company.id, role, password, platform_admin=platform_admin)
         _db.session.commit()
         return user
 
@@ -176,6 +177,13 @@ def api(client):
         return Api(client, response.get_json()["token"])
 
     return make
+
+
+@pytest.fixture
+def platform_admin(make_company, make_user):
+    """The operator of the platform: a platform admin in a company that is party to no report."""
+    operator = make_company("supplier", "8D Workbench Operations")
+    return make_user("admin", operator, "Platform Operator", "operator@8d-workbench.example", platform_admin=True)
 
 
 @pytest.fixture

@@ -15,9 +15,13 @@ The world: the usual cast (`parties`) and one report of the OEM "Volta Motors" a
                                                            even with a working place on a team)
     Mia Schulz (CellTech engineer)          viewer     -> caller `sup_team_viewer`
 
-Each case calls one route as one caller: `anon`, `admin`, `oem_ql` (Volta's quality lead, off
-the team), `oem_eng_off` (a Volta engineer off the team), `other_supplier` (an engineer of
-Nordpack, another supplier of Volta) or one of the five above. Pages are called with a browser
+Each case calls one route as one caller: `anon`, `admin` (Volta's company admin), `sup_admin`
+(CellTech's company admin), `other_admin` (Nordpack's company admin), `platform_party` (a platform
+admin who is an admin of Volta), `platform_none` (a platform admin of the operator's company,
+party to no report), `oem_ql` (Volta's quality lead, off the team), `oem_eng_off` (a Volta
+engineer off the team), `other_supplier` (an engineer of Nordpack, another supplier of Volta) or
+one of the five above. Company admins see what their company's people see - no more; platform
+admins see no report of a company they do not belong to. Pages are called with a browser
 session made by the real login form, the API with a bearer token. The world is built once (ten
 people signing in twice for each of ~950 cases would take minutes) and restored row by row
 before any case that follows one which changed something.
@@ -67,6 +71,10 @@ IN_A_MONTH = (utcnow().date() + dt.timedelta(days=30)).isoformat()
 # ------------------------------------------------------------------------------------- callers
 ANON = "anon"
 ADMIN = "admin"
+SUP_ADMIN = "sup_admin"
+OTHER_ADMIN = "other_admin"
+PLATFORM_PARTY = "platform_party"
+PLATFORM_NONE = "platform_none"
 OEM_QL = "oem_ql"
 OEM_ENG_TEAM = "oem_eng_team"
 OEM_ENG_OFF = "oem_eng_off"
@@ -88,17 +96,30 @@ CALLERS: dict[str, str | None] = {
     SUP_TEAM_VIEWER: "sup_eng2",
     OTHER: "other_eng",
     VIEWER: "oem_viewer",
+    SUP_ADMIN: "sup_admin",
+    OTHER_ADMIN: "other_admin",
+    PLATFORM_PARTY: "platform_party",
+    PLATFORM_NONE: "platform_none",
 }
 
 SIGNED_IN = frozenset(CALLERS) - {ANON}
 EVERYONE = frozenset(CALLERS)
-#: may see the report: its two companies and the administrators
-READERS = SIGNED_IN - {OTHER}
+#: belong to neither of the report's companies: the report does not exist for them
+OUTSIDERS = frozenset({OTHER, OTHER_ADMIN, PLATFORM_NONE})
+#: may see the report: the people of its two companies, their admins included
+READERS = SIGNED_IN - OUTSIDERS
+COMPANY_ADMINS = frozenset({ADMIN, SUP_ADMIN, OTHER_ADMIN})
+PLATFORM_ADMINS = frozenset({PLATFORM_PARTY, PLATFORM_NONE})
+ADMINS = COMPANY_ADMINS | PLATFORM_ADMINS
+#: admins (account role) of one of the report's two companies
+PARTY_ADMINS = frozenset({ADMIN, SUP_ADMIN, PLATFORM_PARTY})
+#: who may manage CellTech's accounts (Mia, the edited user; the new user; the reset mail to Mia)
+CELLTECH_ADMINS = frozenset({SUP_ADMIN}) | PLATFORM_ADMINS
 #: a working place on the team (champion, leader, member) and an account that works reports
 EDITORS = frozenset({OEM_ENG_TEAM, SUP_LEADER, SUP_CHAMPION})
 #: team leader and champion
 STEERING = frozenset({SUP_LEADER, SUP_CHAMPION})
-TEAM_MANAGERS = STEERING | {ADMIN}
+TEAM_MANAGERS = STEERING | PARTY_ADMINS
 RETURNERS = STEERING | {OEM_QL}
 #: the working team (champion, leader, members; not the read-only team role) and the OEM's
 #: quality lead - as policy.can_comment says: commenting is writing
@@ -274,10 +295,6 @@ def _withdrawn_evidence_params(w: World) -> dict:
     return {**_report_params(w), "attachment_id": w.withdrawn_attachment_id}
 
 
-def _reset_params(w: World) -> dict:
-    return {"token": w.reset_token}
-
-
 def _admin_user_params(w: World) -> dict:
     return {"user_id": w.admin_target_id}
 
@@ -299,14 +316,49 @@ def _dashboard_scoped(w: World, caller: str, response) -> None:
 
 def _companies_scoped(w: World, caller: str, response) -> None:
     names = {c["name"] for c in response.get_json()["items"]}
-    if caller == OTHER:
+    if caller in (OTHER, OTHER_ADMIN):
         assert w.supplier_name not in names, "another supplier learned that a supplier exists"
 
 
 def _users_scoped(w: World, caller: str, response) -> None:
     companies = {u["company"]["id"] for u in response.get_json()["items"]}
-    if caller == OTHER:
+    if caller in (OTHER, OTHER_ADMIN):
         assert w.supplier_id not in companies, "another supplier can list a supplier's people"
+
+
+def _managed_company(w: World, caller: str) -> str | None:
+    """The company whose people a company admin manages (None: a platform admin, all)."""
+    return None if caller in PLATFORM_ADMINS else w.company_of[caller]
+
+
+def _admin_users_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    own = _managed_company(w, caller)
+    for email, company in w.user_companies.items():
+        shown = email in html
+        assert shown == (own is None or company == own), f"{caller}: the user list {'hides' if not shown else 'shows'} {email} of {company}"
+
+
+def _admin_companies_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    own = _managed_company(w, caller)
+    for name in w.company_names:
+        assert (name in html) == (own is None or name == own), f"{caller}: the company list is not scoped ({name})"
+
+
+def _admin_log_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    own = _managed_company(w, caller)
+    for email, company in w.user_companies.items():
+        if own is not None and company != own:
+            assert email not in html, f"{caller}: the administration log shows {email} of {company}"
+    assert w.number not in html, "the administration log shows a report"
+
+
+def _outbox_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    assert (w.number in html) <= (caller in READERS), f"{caller}: the outbox shows a mail about a report the caller may not see"
+    assert (w.email_of(SUP_TEAM_VIEWER) in html) == (caller in CELLTECH_ADMINS), f"{caller}: the outbox is not scoped to the caller's company"
 
 
 def _actions_page_scoped(w: World, caller: str, response) -> None:
@@ -342,9 +394,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("auth.forgot_password", "GET"): Rule(EVERYONE, PUBLIC),
     ("auth.forgot_password", "POST"): Rule(EVERYONE, PUBLIC, body=lambda w, c: {"email": w.email_of(c) or w.email_of(SUP_LEADER)}),
     # the link from the e-mail is the key: whoever holds it may use it, signed in or not
-    ("auth.reset_password", "GET"): Rule(EVERYONE, PUBLIC, params=_reset_params),
-    ("auth.reset_password", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/login", params=_reset_params,
-                                          body=lambda w, c: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    ("auth.reset_password", "GET"): Rule(EVERYONE, PUBLIC),
+    ("auth.reset_password", "POST"): Rule(EVERYONE, PUBLIC, ok=302, location="/login",
+                                          body=lambda w, c: {"token": w.reset_token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
     ("health.healthz", "GET"): Rule(EVERYONE, PUBLIC),
     # -- report pages. A page refuses what the policy forbids with 403, like the API and like
     # save_discipline/save_header do. The workflow, team, comment, evidence and action forms
@@ -371,12 +423,14 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.presence_beat", "POST"): Rule(READERS, REPORT, ok=204, body=lambda w, c: {}),
     ("reports.comment_add", "POST"): Rule(COMMENTERS, REPORT, ok=302, body=_comment),
     ("reports.comment_edit", "POST"): Rule(frozenset({SUP_LEADER}), REPORT, ok=302, body=_comment_edit),
-    ("reports.comment_withdraw", "POST"): Rule(frozenset({SUP_LEADER, ADMIN}), REPORT, ok=302, body=lambda w, c: {}),
+    # the author (the supplier's leader) or an admin of the author's company
+    ("reports.comment_withdraw", "POST"): Rule(frozenset({SUP_LEADER, SUP_ADMIN}), REPORT, ok=302, body=lambda w, c: {}),
     ("reports.evidence_upload", "POST"): Rule(EDITORS, REPORT, ok=302, body=_upload),
     ("reports.evidence_withdraw", "POST"): Rule(EDITORS, REPORT, ok=302, body=lambda w, c: {"reason": "Wrong lot photographed"}),
     ("reports.evidence_thumb", "GET"): Rule(READERS, REPORT),
     ("reports.evidence_preview", "GET"): Rule(READERS, REPORT),
-    ("reports.evidence_purge", "POST"): Rule(frozenset({ADMIN}), REPORT, ok=302, params=_withdrawn_evidence_params),
+    # an admin of the uploader's company (the supplier's leader uploaded it)
+    ("reports.evidence_purge", "POST"): Rule(frozenset({SUP_ADMIN}), REPORT, ok=302, params=_withdrawn_evidence_params),
     # -- action pages
     ("actions.index", "GET"): Rule(SIGNED_IN, USER, check=_actions_page_scoped),
     ("actions.mine", "GET"): Rule(SIGNED_IN, USER, check=_my_actions_scoped),
@@ -385,18 +439,23 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("actions.create", "POST"): Rule(EDITORS, REPORT, ok=302, body=_action_form),
     ("actions.detail", "GET"): Rule(READERS, REPORT),
     ("actions.detail", "POST"): Rule(EDITORS, REPORT, ok=302, body=_action_update_form),
-    # -- administration pages
-    ("admin.index", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, location="/admin/users"),
-    ("admin.audit_log", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
-    ("admin.notifications", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
-    ("admin.notification_resend", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, params=lambda w: {"message_id": w.message_id}),
-    ("admin.companies", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
-    ("admin.companies", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, body=_company),
-    ("admin.users", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY),
-    ("admin.users", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, body=lambda w, c: {**_user(w, c), "company_id": str(w.supplier_id)}),
-    ("admin.user_edit", "GET"): Rule(frozenset({ADMIN}), ADMIN_ONLY, params=_admin_user_params),
-    ("admin.user_edit", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, params=_admin_user_params, body=_user_edit_form),
-    ("admin.user_password", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=302, params=_admin_user_params, body=lambda w, c: {"pw-password": NEW_PASSWORD}),
+    # -- administration pages: company admins their own company's people, platform admins all;
+    # another company's account or mail does not exist for a company admin (404)
+    ("admin.index", "GET"): Rule(ADMINS, ADMIN_ONLY, ok=302, location="/admin/users"),
+    ("admin.audit_log", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_admin_log_scoped),
+    ("admin.notifications", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_outbox_scoped),
+    ("admin.notification_resend", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=302, params=lambda w: {"message_id": w.message_id},
+                                                expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
+    ("admin.companies", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_admin_companies_scoped),
+    ("admin.companies", "POST"): Rule(PLATFORM_ADMINS, ADMIN_ONLY, ok=302, body=_company),
+    ("admin.users", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_admin_users_scoped),
+    ("admin.users", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=302, body=lambda w, c: {**_user(w, c), "company_id": str(w.supplier_id)},
+                                  expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
+    ("admin.user_edit", "GET"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, params=_admin_user_params, expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
+    ("admin.user_edit", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=302, params=_admin_user_params, body=_user_edit_form,
+                                      expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
+    ("admin.user_password", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=302, params=_admin_user_params, body=lambda w, c: {"pw-password": NEW_PASSWORD},
+                                          expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
     # -- API: tokens, who am I, the method, pickable companies and people
     ("api.create_token", "POST"): Rule(EVERYONE, PUBLIC, ok=201, body=_login_form),
     ("api.revoke_token", "DELETE"): Rule(SIGNED_IN, USER, ok=204),
@@ -434,7 +493,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.list_comments", "GET"): Rule(READERS, REPORT),
     ("api.add_comment", "POST"): Rule(COMMENTERS, REPORT, ok=201, body=_comment),
     ("api.edit_comment", "PATCH"): Rule(frozenset({SUP_LEADER}), REPORT, body=_comment_edit),
-    ("api.withdraw_comment", "DELETE"): Rule(frozenset({SUP_LEADER, ADMIN}), REPORT, ok=204),
+    ("api.withdraw_comment", "DELETE"): Rule(frozenset({SUP_LEADER, SUP_ADMIN}), REPORT, ok=204),
     # -- API: evidence
     ("api.list_attachments", "GET"): Rule(READERS, REPORT),
     ("api.upload_attachment", "POST"): Rule(EDITORS, REPORT, ok=201, body=_upload, multipart=True),
@@ -442,9 +501,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.attachment_content", "GET"): Rule(READERS, REPORT),
     ("api.withdraw_attachment", "DELETE"): Rule(EDITORS, REPORT, ok=204),
     # -- API: administration
-    ("api.admin_create_company", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=201, body=_company),
-    ("api.admin_create_user", "POST"): Rule(frozenset({ADMIN}), ADMIN_ONLY, ok=201, body=_user),
-    ("api.admin_update_user", "PATCH"): Rule(frozenset({ADMIN}), ADMIN_ONLY, params=_admin_user_params, body=lambda w, c: {"name": "Mia Schulz-Berg"}),
+    ("api.admin_create_company", "POST"): Rule(PLATFORM_ADMINS, ADMIN_ONLY, ok=201, body=_company),
+    ("api.admin_create_user", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=201, body=_user, expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
+    ("api.admin_update_user", "PATCH"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, params=_admin_user_params, body=lambda w, c: {"name": "Mia Schulz-Berg"},
+                                             expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
 }
 
 
@@ -491,6 +551,9 @@ class World:
         self.ids = {caller: u.id for caller, u in users.items()}
         self.emails = {caller: u.email for caller, u in users.items()}
         self.oem_id, self.supplier_id, self.other_id = p.oem.id, p.supplier.id, p.other.id
+        self.company_of = {caller: u.company.name for caller, u in users.items()}
+        self.company_names = [c.name for c in (p.oem, p.supplier, p.other, p.operator)]
+        self.user_companies = {u.email: u.company.name for u in users.values()}
         self.supplier_name = p.supplier.name
         self.report_id, self.number = report.id, report.number
         self.team_target_id = p.oem_eng.id  # whose team role is changed, who is removed
@@ -515,6 +578,13 @@ def _build_world(request, app) -> World:
     login form (pages) and once for a token (API)."""
     p = request.getfixturevalue("parties")
     api = request.getfixturevalue("api")
+    make_user, make_company = request.getfixturevalue("make_user"), request.getfixturevalue("make_company")
+    # the administrators: one per company, a platform admin of the OEM and one of the operator
+    p.sup_admin = make_user("admin", p.supplier, "Jonas Keller")
+    p.other_admin = make_user("admin", p.other, "Ingrid Berg")
+    p.platform_party = make_user("admin", p.oem, "Paula Plattform", platform_admin=True)
+    p.operator = make_company("supplier", "8D Workbench Operations")
+    p.platform_none = make_user("admin", p.operator, "Oskar Operator", platform_admin=True)
     report = report_service.create_report(
         p.oem_eng, {"title": "Cracked cell-tab welds", "oem_id": p.oem.id, "supplier_id": p.supplier.id, "part_number": "BM-12S-4471"}
     )
@@ -720,20 +790,73 @@ def _report_routes() -> list:
 _VOLATILE = re.compile(r'(nonce-[^\'"; ]+|nonce="[^"]*"|name="csrf_token"[^>]*value="[^"]*"|name="csrf-token" content="[^"]*")')
 
 
+@pytest.mark.parametrize("outsider", sorted(OUTSIDERS))
 @pytest.mark.parametrize("endpoint, method, path", _report_routes())
-def test_another_suppliers_report_answers_exactly_like_a_missing_one(app, world, monkeypatch, endpoint, method, path):
-    """The 404 tells nothing: the same answer as for a report that does not exist."""
+def test_another_suppliers_report_answers_exactly_like_a_missing_one(app, world, monkeypatch, endpoint, method, path, outsider):
+    """The 404 tells nothing - to another supplier's engineer or admin, or to a platform admin of
+    neither company: the same answer as for a report that does not exist."""
     rule = ACCESS[(endpoint, method)]
     if rule.stub:
         rule.stub(monkeypatch)
     _put_in_state(world, rule.state)
     values = (rule.params or _report_params)(world)
-    existing = call(app, world, rule, method, fill(path, values), OTHER)
+    existing = call(app, world, rule, method, fill(path, values), outsider)
     missing_ids = {k: v + 1000 for k, v in values.items() if k.endswith("_id") and isinstance(v, int)}
-    missing = call(app, world, rule, method, fill(path, {**values, **missing_ids}), OTHER)
+    missing = call(app, world, rule, method, fill(path, {**values, **missing_ids}), outsider)
     assert existing.status_code == missing.status_code == 404
     if path.startswith("/api/"):
         assert existing.get_json() == missing.get_json()
     else:
         strip = lambda r: _VOLATILE.sub("", r.get_data(as_text=True))  # noqa: E731
         assert strip(existing) == strip(missing)
+
+
+def _statements(request) -> tuple[Any, list[str]]:
+    """The response and every SQL statement the request sent (text only: ids differ)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def hook(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(_db.engine, "before_cursor_execute", hook)
+    try:
+        response = request()
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", hook)
+    return response, sent
+
+
+_CHILD_TABLES = ("discipline_entry", "discipline_revision", "team_member", "review", "comment", "attachment", "action", "audit_event", "presence")
+
+
+@pytest.mark.parametrize("outsider", [OTHER, PLATFORM_NONE])
+@pytest.mark.parametrize("endpoint, method, path", _report_routes())
+def test_another_companys_report_costs_the_same_work_as_a_missing_one(app, world, monkeypatch, endpoint, method, path, outsider):
+    """A report's existence does not show in the time its 404 takes: who may see it is decided
+    before anything of its content is read, so the database does exactly the same statements as
+    for a report that does not exist (and none that reads the report's disciplines, team,
+    reviews, comments, evidence, actions or history)."""
+    rule = ACCESS[(endpoint, method)]
+    if rule.stub:
+        rule.stub(monkeypatch)
+    _put_in_state(world, rule.state)
+    values = (rule.params or _report_params)(world)
+    missing_ids = {k: v + 1000 for k, v in values.items() if k.endswith("_id") and isinstance(v, int)}
+    def existing_request():
+        return caller_client(app, world, rule, method, fill(path, values), outsider)()
+
+    def missing_request():
+        return caller_client(app, world, rule, method, fill(path, {**values, **missing_ids}), outsider)()
+
+    existing_request(), missing_request()  # warm the caches (templates, statements) alike
+    _db.session.remove()  # each request starts with an empty session, as it does in a server
+    existing, existing_sql = _statements(existing_request)
+    _db.session.remove()
+    missing, missing_sql = _statements(missing_request)
+    assert existing.status_code == missing.status_code == 404
+    assert existing_sql == missing_sql, "the invisible report cost other statements than a missing one:\n" + "\n".join(
+        s for s in existing_sql if s not in missing_sql)
+    children = [s for s in existing_sql if re.search(r"\bFROM (?:" + "|".join(_CHILD_TABLES) + r")\b", s) and "JOIN report" not in s]
+    assert not children, f"content of an invisible report was read: {children}"

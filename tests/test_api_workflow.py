@@ -237,10 +237,11 @@ def test_method_describes_itself_and_examples_are_complete(client):
             assert f["type"] in ("text", "number", "date", "choice", "bool", "table")
 
 
-def test_admin_api_creates_companies_and_users_and_deactivation_ends_tokens(api, parties):
+def test_admin_api_creates_companies_and_users_and_deactivation_ends_tokens(api, parties, platform_admin):
     p = parties
-    admin = api(p.admin)
+    admin = api(platform_admin)
     assert api(p.oem_lead).post("/api/v1/admin/companies", json={"name": "X", "kind": "oem"}).status_code == 403
+    assert api(p.admin).post("/api/v1/admin/companies", json={"name": "X", "kind": "oem"}).status_code == 403  # a company admin
     c = admin.post("/api/v1/admin/companies", json={"name": "Batterie Werk Ost", "kind": "supplier"})
     assert c.status_code == 201
     assert admin.post("/api/v1/admin/companies", json={"name": "Y", "kind": "maker"}).status_code == 422
@@ -253,8 +254,8 @@ def test_admin_api_creates_companies_and_users_and_deactivation_ends_tokens(api,
     off = admin.patch(f"/api/v1/admin/users/{p.sup_eng.id}", json={"active": False})
     assert off.status_code == 200 and off.get_json()["active"] is False
     assert session.get("/api/v1/me").status_code == 401
-    # the last admin cannot lock themselves out
-    assert admin.patch(f"/api/v1/admin/users/{p.admin.id}", json={"active": False}).status_code == 422
+    # the last admin of a company cannot lock it out
+    assert api(p.admin).patch(f"/api/v1/admin/users/{p.admin.id}", json={"active": False}).status_code == 422
 
 
 def test_overdue_filter_reads_the_due_date_of_the_current_stage(api, parties):

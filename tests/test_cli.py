@@ -45,7 +45,7 @@ def test_seed_demo_loads_once_and_the_audit_trail_verifies(app, ctx):
     r = runner.invoke(args=["seed-demo", "--if-empty"])
     assert r.exit_code == 0, r.output
     assert db.session.scalar(select(func.count()).select_from(Report)) == 3
-    assert db.session.scalar(select(func.count()).select_from(Company)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Company)) == 4  # OEM, two suppliers, the platform's operator
     statuses = sorted((r.stage, r.status.value) for r in db.session.scalars(select(Report)))
     assert statuses == [("D1", "open"), ("D3", "in_review"), ("D8", "closed")]
     r = runner.invoke(args=["seed-demo", "--if-empty"])
@@ -60,6 +60,7 @@ def test_production_config_refuses_a_missing_or_weak_secret_key(monkeypatch):
 
     from config import ProductionConfig
 
+    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError):
         ProductionConfig()
@@ -68,3 +69,36 @@ def test_production_config_refuses_a_missing_or_weak_secret_key(monkeypatch):
         ProductionConfig()
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     assert ProductionConfig().SECRET_KEY == "x" * 64
+
+
+def test_production_config_refuses_a_missing_weak_or_reused_audit_key(monkeypatch):
+    import pytest
+
+    from config import ProductionConfig
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    for value in (None, "short", "x" * 64):  # missing, weak, the secret key again
+        if value is None:
+            monkeypatch.delenv("AUDIT_KEY", raising=False)
+        else:
+            monkeypatch.setenv("AUDIT_KEY", value)
+        with pytest.raises(RuntimeError, match="AUDIT_KEY"):
+            ProductionConfig()
+    monkeypatch.setenv("AUDIT_KEY", "k" * 64)
+    assert ProductionConfig().AUDIT_KEY == "k" * 64
+
+
+def test_development_keeps_a_generated_audit_key_in_the_instance_folder(tmp_path, monkeypatch):
+    import stat
+
+    from app import create_app
+    from config import TestingConfig
+
+    monkeypatch.delenv("AUDIT_KEY", raising=False)
+    config = TestingConfig()
+    config.AUDIT_KEY = None
+    first = create_app(config, SQLALCHEMY_DATABASE_URI="sqlite://", INSTANCE_PATH=str(tmp_path)).config["AUDIT_KEY"]
+    again = create_app(config, SQLALCHEMY_DATABASE_URI="sqlite://", INSTANCE_PATH=str(tmp_path)).config["AUDIT_KEY"]
+    key_file = tmp_path / "audit_key"
+    assert first == again == key_file.read_text().strip() and len(first) == 64
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

@@ -32,7 +32,7 @@ def token(server, email):
 @pytest.fixture(scope="module")
 def editors(server):
     """A fresh report with eight editors of both companies on its team."""
-    admin = token(server, "admin@volta.example")
+    admin = token(server, "operator@8d-workbench.example")  # the platform admin: accounts of both companies
     companies = {c["name"]: c["id"] for c in requests.get(f"{server.url}/api/v1/companies", headers=admin, timeout=30).json()["items"]}
     leader = token(server, "lukas.brandt@celltech.example")
     report = requests.post(f"{server.url}/api/v1/reports", headers=leader, timeout=30, json={

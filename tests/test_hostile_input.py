@@ -147,3 +147,127 @@ def test_forms_with_ids_beyond_the_integer_range(app, parties, report, client):
     assert client.post("/reports/new", data={"csrf_token": token, "title": "x", "oem_id": "99999999999", "supplier_id": "2147483648"}).status_code < 500
     assert client.get("/?supplier_id=2147483648").status_code == 200
     login(app.test_client(), parties.admin)
+
+
+# --------------------------------------------------- every JSON endpoint: surrogates, deep nesting
+#: Every endpoint that reads a JSON body, with the caller who gets as far as reading it.
+JSON_ENDPOINTS = {
+    "api.create_token": "anon",
+    "api.admin_create_company": "platform",
+    "api.admin_create_user": "platform",
+    "api.admin_update_user": "platform",
+    "api.create_report": "leader",
+    "api.update_report_header": "leader",
+    "api.patch_discipline": "leader",
+    "api.advance": "leader",
+    "api.review": "leader",
+    "api.return_report": "leader",
+    "api.reopen": "leader",
+    "api.add_team_member": "leader",
+    "api.change_team_member": "leader",
+    "api.create_action": "leader",
+    "api.update_action": "leader",
+    "api.add_comment": "leader",
+    "api.edit_comment": "leader",
+    "api.withdraw_attachment": "leader",
+    "reports.presence_beat": "page",
+}
+#: Write endpoints that read no body at all (or a multipart one).
+NO_JSON_BODY = {"api.revoke_token", "api.remove_team_member", "api.withdraw_comment", "api.upload_attachment"}
+
+DEEP = 100_000
+HOSTILE_BODIES = {
+    "deep array": "[" * DEEP + "]" * DEEP,
+    "deep object": '{"a":' * DEEP + "1" + "}" * DEEP,
+    "deep in a field": '{"title": ' + "[" * DEEP + "]" * DEEP + ', "base_version": 0, "fields": {}}',
+    "a little too deep": '{"fields": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}",
+    "lone surrogate in a value": '{"title": "Leak \\ud800", "body": "\\udfff", "comment": "\\ud800", "email": "x\\ud800@y.example", "name": "\\ud800",'
+                                 ' "password": "\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800", "discipline": "D2", "base_version": 0,'
+                                 ' "fields": {"problem_statement": "\\ud800"}}',
+    "lone surrogate in a key": '{"\\udc00": 1}',
+    "lone surrogate deep inside": '{"fields": {"w5h2": [{"question": "who", "answer": "\\ud83d"}]}, "base_version": 0}',
+}
+
+
+def _api_write_routes(app) -> set[str]:
+    return {r.endpoint for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and r.methods & {"POST", "PATCH", "PUT", "DELETE"}}
+
+
+def test_every_api_write_route_is_known_to_take_json_or_not(app):
+    assert _api_write_routes(app) == (set(JSON_ENDPOINTS) - {"reports.presence_beat"}) | NO_JSON_BODY
+
+
+@pytest.fixture
+def hostile_world(app, api, parties, platform_admin, report, client):
+    """A report with an action, a comment and a photo of its leader; the callers of JSON_ENDPOINTS."""
+    import io
+
+    from app.services import actions, comments, evidence
+
+    p = parties
+    action = actions.create_action(p.sup_eng, report, {"kind": "corrective", "title": "Check the weld", "owner_id": p.sup_eng.id, "due_date": "2030-06-30"})
+    comment, _ = comments.add_comment(p.sup_eng, report, "D2", "Photos follow.")
+    att = evidence.upload(p.sup_eng, report, io.BytesIO(b"lot;nok\n2611;3\n"), "ledger.csv", "D2")
+    db.session.commit()
+    login(client, p.sup_eng)
+    from tests.conftest import csrf_from
+
+    csrf = csrf_from(client.get(f"/reports/{report.id}").get_data(as_text=True))
+    values = {"report_id": report.id, "code": "D2", "user_id": p.oem_eng.id, "action_id": action.id, "comment_id": comment.id,
+              "attachment_id": att.id}
+    callers = {"anon": api(), "platform": api(platform_admin), "leader": api(p.sup_eng)}
+    return values, callers, client, csrf
+
+
+def _path(app, endpoint: str, values: dict, platform_admin_target: int) -> tuple[str, str]:
+    import re as _re
+
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    method = sorted(rule.methods & {"POST", "PATCH", "PUT", "DELETE"})[0]
+    values = {**values, "user_id": platform_admin_target} if endpoint.startswith("api.admin") else values
+    return method, _re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+@pytest.mark.parametrize("endpoint", sorted(JSON_ENDPOINTS))
+def test_lone_surrogates_and_deep_nesting_are_a_400_on_every_json_endpoint(app, hostile_world, parties, endpoint):
+    values, callers, page_client, csrf = hostile_world
+    method, path = _path(app, endpoint, values, parties.sup_eng2.id)
+    wrong = {}
+    for body, text in HOSTILE_BODIES.items():
+        if JSON_ENDPOINTS[endpoint] == "page":
+            r = page_client.open(path, method=method, data=text.encode(), headers={"Content-Type": "application/json", "X-CSRFToken": csrf})
+        else:
+            caller = callers[JSON_ENDPOINTS[endpoint]]
+            r = caller.client.open(path, method=method, data=text.encode(), headers={**caller.headers, "Content-Type": "application/json"})
+        if r.status_code != 400:
+            wrong[body] = f"{r.status_code} {r.get_data(as_text=True)[:120]}"
+    assert not wrong, f"{method} {path}: {wrong}"
+
+
+def test_the_presence_heartbeat_has_the_apis_body_limit(app, hostile_world):
+    values, _callers, client, csrf = hostile_world
+    huge = json.dumps({"discipline": "D2", "editing": "x" * (3 * 1024 * 1024)})
+    r = client.post(f"/reports/{values['report_id']}/presence", data=huge, headers={"Content-Type": "application/json", "X-CSRFToken": csrf})
+    assert r.status_code == 413
+
+
+def test_a_lone_surrogate_in_a_report_title_is_refused_not_a_crash(api, parties):
+    p = parties
+    parties_json = f'"oem_id": {p.oem.id}, "supplier_id": {p.supplier.id}'
+    body = '{"title": "Coolant leak \\ud800", ' + parties_json + "}"
+    r = api(p.sup_eng).client.post("/api/v1/reports", data=body, headers={**api(p.sup_eng).headers, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.get_json()["error"] == "bad_request"
+    ok = '{"title": "Coolant leak \\ud83d\\udca7", ' + parties_json + "}"  # a surrogate pair is text
+    r = api(p.sup_eng).client.post("/api/v1/reports", data=ok, headers={**api(p.sup_eng).headers, "Content-Type": "application/json"})
+    assert r.status_code == 201 and r.get_json()["title"] == "Coolant leak \U0001f4a7"
+
+
+def test_json_in_the_conflict_form_is_parsed_the_same_way(app, parties, report, client):
+    from tests.conftest import csrf_from
+
+    login(client, parties.sup_eng)
+    token = csrf_from(client.get(f"/reports/{report.id}?d=D2").get_data(as_text=True))
+    for yours in ("[" * DEEP + "]" * DEEP, '{"problem_statement": "\\ud800"}'):
+        r = client.post(f"/reports/{report.id}/disciplines/D2/resolve", data={"csrf_token": token, "base_version": "0", "yours": yours, "theirs": "{}",
+                                                                             "pick.problem_statement": "yours"})
+        assert r.status_code == 400

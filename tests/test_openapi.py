@@ -318,12 +318,13 @@ def test_schema_check_catches_undocumented_and_wrong_fields(spec):
     assert schema_errors({"id": 1, "name": "Volta"}, {"$ref": "#/components/schemas/Company"}, spec)
 
 
-def test_real_responses_match_the_document(client, api, parties, checker):
+def test_real_responses_match_the_document(client, api, parties, platform_admin, checker):
     p = parties
     anon = api()
     oem = api(p.oem_eng)  # becomes the champion
     sup = api(p.sup_eng)
-    admin = api(p.admin)
+    admin = api(platform_admin)
+    company_admin = api(p.admin)
     qlead = api(p.oem_lead)
 
     # session, self-description
@@ -349,6 +350,19 @@ def test_real_responses_match_the_document(client, api, parties, checker):
     call(checker, admin, "PATCH", f"/api/v1/admin/users/{user['id']}", 200, json={"active": False})
     call(checker, admin, "PATCH", f"/api/v1/admin/users/{user['id']}", 422, json={"role": "king"})
     call(checker, admin, "PATCH", "/api/v1/admin/users/999999", 404, json={"active": True})
+    assert call(checker, admin, "GET", "/api/v1/me", 200)["platform_admin"] is True
+    assert call(checker, company_admin, "GET", "/api/v1/me", 200)["platform_admin"] is False
+    call(checker, company_admin, "POST", "/api/v1/admin/companies", 403, json={"name": "Y", "kind": "supplier"})
+    call(checker, company_admin, "POST", "/api/v1/admin/users", 404, json={
+        "email": "other@baltic.example", "name": "Other", "company_id": company["id"], "role": "engineer", "password": PASSWORD})
+    call(checker, company_admin, "PATCH", f"/api/v1/admin/users/{user['id']}", 404, json={"active": True})
+    call(checker, company_admin, "PATCH", f"/api/v1/admin/users/{platform_admin.id}", 404, json={"active": False})
+    own = call(checker, company_admin, "POST", "/api/v1/admin/users", 201, json={
+        "email": "colleague@volta.example", "name": "Colleague", "company_id": p.oem.id, "role": "engineer", "password": PASSWORD})
+    assert own["platform_admin"] is False
+    call(checker, company_admin, "POST", "/api/v1/admin/users", 403, json={
+        "email": "boss@volta.example", "name": "Boss", "company_id": p.oem.id, "role": "admin", "password": PASSWORD, "platform_admin": True})
+    call(checker, company_admin, "PATCH", f"/api/v1/admin/users/{own['id']}", 403, json={"platform_admin": True})
 
     # reports
     body = {"title": "Cracked cell-tab welds", "oem_id": p.oem.id, "supplier_id": p.supplier.id, "part_number": "BM-12S-4471", "complaint_ref": "VM-QN-1"}

@@ -24,8 +24,9 @@ def test_preferences_can_be_set_but_mandatory_ones_not_switched_off(app, parties
 
 
 def test_admin_sees_the_outbox_and_can_resend_a_failed_message(app, parties, client):
-    row = OutboxMessage(category="stage", event="stage.advanced", to_email="x@y.example", subject="Test", body_text="x",
-                        status=MailStatus.failed, attempts=8, last_error="550 mailbox unavailable")
+    """Of their own company's people: a mail to another company's user is not theirs to see."""
+    row = OutboxMessage(category="stage", event="stage.advanced", to_email=parties.oem_eng.email, recipient_id=parties.oem_eng.id, subject="Test",
+                        body_text="x", status=MailStatus.failed, attempts=8, last_error="550 mailbox unavailable")
     db.session.add(row)
     db.session.commit()
     login(client, parties.admin)

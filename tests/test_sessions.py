@@ -134,7 +134,7 @@ def test_a_replayed_cookie_cannot_use_the_api_after_logout(app, db, engineer):
 # --------------------------------------------------------------------------------- deactivation
 def test_deactivation_ends_open_browser_sessions_and_tokens_at_once(app, db, api, parties):
     p = parties
-    victim = p.sup_eng
+    victim = p.oem_eng2  # a user of the admin's own company
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, victim)
     login(phone, victim)
@@ -163,7 +163,7 @@ def test_deactivation_ends_open_browser_sessions_and_tokens_at_once(app, db, api
 
 def test_reactivation_does_not_revive_old_sessions_or_tokens(app, db, api, parties):
     p = parties
-    victim = p.sup_eng
+    victim = p.oem_eng2  # a user of the admin's own company
     client = app.test_client()
     login(client, victim)
     cookie = _cookie(client)
@@ -193,7 +193,7 @@ def test_deactivation_on_the_admin_page_ends_sessions_too(app, db, parties):
 
 def test_a_password_reset_ends_sessions_and_tokens(app, db, api, parties):
     p = parties
-    victim = p.sup_eng
+    victim = p.oem_eng2  # a user of the admin's own company
     client = app.test_client()
     login(client, victim)
     token = api(victim)

@@ -182,6 +182,12 @@ def schemas() -> dict:
     s["User"] = obj(
         {"id": ID, "email": string(fmt="email"), "name": string(), "role": string(enum=values(Role)), "active": boolean(), "company": ref("Company")}
     )
+    s["Me"] = obj(
+        {**s["User"]["properties"], "platform_admin": boolean("a platform administrator (granted on the command line only)")},
+        description="The caller's own account.",
+    )
+    s["AdminUser"] = obj({**s["User"]["properties"], "platform_admin": boolean("a platform administrator (command line only)")},
+                         description="An account as the administration sees it.")
     s["UserRef"] = obj({"id": ID, "name": string(), "email": string(fmt="email"), "company": string("company name")})
     s["Token"] = obj({"token": string("send as 'Authorization: Bearer <token>'"), "expires_at": DATETIME, "token_type": string(enum=["Bearer"])})
     s["TeamMember"] = obj(
@@ -408,11 +414,13 @@ def schemas() -> dict:
     s["TokenRequest"] = obj({"email": string(), "password": string()})
     s["CompanyCreate"] = obj({"name": string(maxLength=200), "kind": string(enum=values(CompanyKind))})
     s["UserCreate"] = obj(
-        {"email": string(fmt="email"), "name": string(maxLength=200), "company_id": ID, "role": string(enum=values(Role)), "password": string(maxLength=256)}
+        {"email": string(fmt="email"), "name": string(maxLength=200), "company_id": ID, "role": string(enum=values(Role)), "password": string(maxLength=256),
+         "platform_admin": boolean("only false: platform administration is granted on the command line (true: 403)")},
+        required=["email", "name", "company_id", "role", "password"],
     )
     s["UserUpdate"] = obj(
         {"role": string(enum=values(Role)), "active": boolean("false ends the user's sessions and tokens at once"), "name": string(maxLength=200),
-         "password": string(maxLength=256)},
+         "password": string(maxLength=256), "platform_admin": boolean("only false: granted on the command line (true: 403)")},
         required=[],
     )
     s["ReportCreate"] = obj(
@@ -610,18 +618,21 @@ OPERATIONS: list[Op] = [
        errors=(429,), public=True, description="Wrong credentials: 401. Too many tries: 429."),
     Op("DELETE", "/tokens/current", "revoke_token", "Revoke the token of this request", "session", ok=204,
        description="400 when the request was not made with a token."),
-    Op("GET", "/me", "me", "Who am I", "session", response=ref("User")),
+    Op("GET", "/me", "me", "Who am I", "session", response=ref("Me")),
     Op("GET", "/method", "method_definition", "The 8D method: disciplines, fields and examples", "method", response=ref("Method"), public=True),
     Op("GET", "/openapi.json", "openapi_spec", "This document", "method", response=ref("Anything"), public=True),
     Op("GET", "/companies", "companies", "Companies the caller may pick as report parties", "session", response=page_of(ref("Company")), query=PAGING),
     Op("GET", "/users", "users", "Users the caller may put on a team", "session", response=page_of(ref("User")), query=("company_id", *PAGING)),
     # administration
-    Op("POST", "/admin/companies", "admin_create_company", "Create a company (admin)", "admin", ok=201, response=ref("Company"),
-       body=ref("CompanyCreate"), errors=(*WRITE, 409)),
-    Op("POST", "/admin/users", "admin_create_user", "Create a user (admin)", "admin", ok=201, response=ref("User"),
-       body=ref("UserCreate"), errors=(*WRITE, 409)),
+    Op("POST", "/admin/companies", "admin_create_company", "Create a company (platform admin)", "admin", ok=201, response=ref("Company"),
+       body=ref("CompanyCreate"), errors=(*WRITE, 409), description="Platform administrators only; a company admin gets 403."),
+    Op("POST", "/admin/users", "admin_create_user", "Create a user (company admin: of their company; platform admin: of any)", "admin", ok=201,
+       response=ref("AdminUser"), body=ref("UserCreate"), errors=(*WRITE, 404, 409),
+       description="A company admin creates users of their own company only: another company_id is 404, like a company that does not exist."),
     Op("PATCH", "/admin/users/{user_id}", "admin_update_user", "Change a user's role, name, password or active flag (admin)", "admin",
-       response=ref("User"), body=ref("UserUpdate"), errors=WRITE),
+       response=ref("AdminUser"), body=ref("UserUpdate"), errors=WRITE,
+       description="A company admin changes users of their own company only (another company's user: 404) and no platform admin's "
+                   "account (403); platform admins change any account."),
     # reports
     Op("GET", "/reports", "list_reports", "Reports the caller may see", "reports", response=page_of(ref("ReportSummary")),
        query=("status", "stage", "supplier_id", "oem_id", "overdue", "q", *PAGING)),

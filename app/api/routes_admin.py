@@ -1,4 +1,6 @@
-"""Administration (role admin only)."""
+"""Administration, two levels (API.md "Wave 2"): a company admin manages the users of their own
+company - another company's users and companies answer 404; a platform admin (granted on the
+command line only) creates companies and manages any account."""
 
 from __future__ import annotations
 
@@ -18,9 +20,20 @@ def _admin() -> None:
         raise Forbidden("Administrators only.")
 
 
+def _no_platform_grant(data: dict) -> None:
+    if data.get("platform_admin"):
+        raise Forbidden("Platform administration is granted on the command line only (flask user platform-admin).")
+
+
+def admin_user_json(user) -> dict:
+    return {**user.as_json(), "platform_admin": user.platform_admin}
+
+
 @bp.route("/admin/companies", methods=["POST"])
 def admin_create_company():
     _admin()
+    if not policy.can_create_company(current_user):
+        raise Forbidden("Only platform administrators create companies.")
     data = json_body()
     company = accounts.create_company(current_user, data.get("name"), data.get("kind"))
     db.session.commit()
@@ -31,16 +44,19 @@ def admin_create_company():
 def admin_create_user():
     _admin()
     data = json_body()
+    _no_platform_grant(data)
     user = accounts.create_user(current_user, data.get("email"), data.get("name"), data.get("company_id"), data.get("role"), data.get("password"))
     db.session.commit()
-    return created(user.as_json())
+    return created(admin_user_json(user))
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["PATCH"])
 def admin_update_user(user_id: int):
     _admin()
-    data = json_body()
     user = accounts.get_user(user_id)
+    accounts.check_can_manage(current_user, user)
+    data = json_body()
+    _no_platform_grant(data)
     if "active" in data and not isinstance(data["active"], bool):
         raise BadRequest("'active' must be true or false.", {"fields": {"active": "must be a boolean"}})
     if "role" in data and not isinstance(data["role"], str):
@@ -51,4 +67,4 @@ def admin_update_user(user_id: int):
     if "password" in data:
         accounts.set_password(current_user, user, data["password"])
     db.session.commit()
-    return jsonify(user.as_json())
+    return jsonify(admin_user_json(user))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from app import method, policy
 from app.api import bp
@@ -13,7 +12,7 @@ from app.api.util import arg_code, created, json_body, paginate
 from app.db import late_writes
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
-from app.models import AuditEvent, Comment, Report, Status, User, is_id
+from app.models import AuditEvent, Comment, Report, Status, User
 from app.serialize import comment_json, discipline_json, event_json, report_json, report_summary
 from app.services import comments as comment_service
 from app.services import reports as report_service
@@ -69,11 +68,7 @@ def create_report():
 
 @bp.route("/reports/<int:report_id>", methods=["GET"])
 def get_report(report_id: int):
-    report = db.session.scalar(
-        select(Report).where(Report.id == report_id).options(selectinload(Report.disciplines), selectinload(Report.team), selectinload(Report.reviews))
-    ) if is_id(report_id) else None
-    if report is None or not policy.can_view(current_user, report):
-        raise NotFound("No such report.")
+    report = _report(report_id)  # who may see it is decided before any of its content is read
     return jsonify(report_json(report))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify
+from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,32 +11,20 @@ from app.api import bp
 from app.api.auth import public
 from app.api.util import arg_int, created, json_body, paginate
 from app.errors import BadRequest, Unauthorized
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import Company, User, iso
-from app.services import accounts
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _account_key() -> str:
-    from flask import request
-
-    data = request.get_json(silent=True)
-    email = data.get("email") if isinstance(data, dict) and isinstance(data.get("email"), str) else ""
-    return "token-email:" + email.strip().lower()[:320]
+from app.services import accounts, login_limits
 
 
 @bp.route("/tokens", methods=["POST"])
 @public
-@limiter.limit(_login_limit)
-@limiter.limit(_login_limit, key_func=_account_key)
 def create_token():
     data = json_body()
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise BadRequest("'email' and 'password' must be strings.", {"fields": {"email": "required string", "password": "required string"}})
+    # the same per-account budget as the login form, and one per address (database-backed)
+    login_limits.spend(login_limits.account_key(email), login_limits.address_key("login", request.remote_addr))
     user = accounts.authenticate(email, password)
     if user is None:
         security_log.event("token", email=email, outcome="failed")
@@ -59,7 +47,7 @@ def revoke_token():
 
 @bp.route("/me")
 def me():
-    return jsonify(current_user.as_json())
+    return jsonify({**current_user.as_json(), "platform_admin": bool(current_user.platform_admin)})
 
 
 @bp.route("/method")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -10,6 +11,39 @@ from sqlalchemy import func, select
 
 from app.errors import BadRequest, TooLarge
 from app.extensions import db
+
+#: Deeper JSON is refused: nothing the API takes nests beyond a few levels, and deep structures
+#: would exhaust the stack of whatever walks them later (validation, audit, serialisation).
+MAX_JSON_DEPTH = 32
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """The one JSON parser for request input (API bodies, the presence heartbeat, JSON in form
+    fields): valid UTF-8, no nesting beyond MAX_JSON_DEPTH (100,000 levels included), and no lone
+    surrogates (a `"\ud800"` escape is valid JSON but no text: it would fail wherever the string
+    is encoded later) - anything else is BadRequest (400), never a 5xx."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
+        data = json.loads(text)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON (UTF-8).") from None
+    stack = [(data, 1)]
+    while stack:  # iterative: the check itself must not recurse
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise BadRequest("The JSON contains an invalid character (a lone UTF-16 surrogate).")
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise BadRequest(f"The JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
+            items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+            for key, item in items:
+                if key is not None:
+                    stack.append((key, depth))
+                stack.append((item, depth + 1))
+    return data
 
 
 def json_body(required: bool = True) -> dict:
@@ -24,10 +58,7 @@ def json_body(required: bool = True) -> dict:
         if required:
             raise BadRequest("A JSON object is required in the request body.")
         return {}
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON (UTF-8).") from None
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     return data

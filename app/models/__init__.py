@@ -1,8 +1,8 @@
 """All models, one module per aggregate."""
 
-from app.models.accounts import ApiToken, Company, CompanyKind, LoginSession, Role, User
+from app.models.accounts import ApiToken, Company, CompanyKind, LoginBudget, LoginSession, Role, User
 from app.models.action import DISCIPLINE_OF_KIND, Action, ActionKind, ActionStatus
-from app.models.audit import AuditAnchor, AuditEvent
+from app.models.audit import AuditAnchor, AuditEvent, AuditSeal
 from app.models.base import MAX_ID, is_id, iso, utcnow
 from app.models.collab import Comment, Presence
 from app.models.evidence import Attachment
@@ -30,11 +30,13 @@ __all__ = [
     "Presence",
     "ApiToken",
     "AuditEvent",
+    "AuditSeal",
     "Company",
     "CompanyKind",
     "DisciplineEntry",
     "DisciplineRevision",
     "EDITING_ROLES",
+    "LoginBudget",
     "LoginSession",
     "MailStatus",
     "NotificationMode",

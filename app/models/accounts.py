@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import Enum, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -69,7 +69,13 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Platform administrator (the operator): companies and any account, no report content of
+    # other companies. Granted on the command line only, orthogonal to `role`.
+    platform_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Wrong signature passwords in a row, and when the last attempt was claimed (app/services/
+    # workflow.py claims an attempt atomically before the password is checked).
     failed_signatures: Mapped[int] = mapped_column(default=0)
+    signature_attempt_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
 
@@ -83,12 +89,13 @@ class User(UserMixin, db.Model):
         self.password_hash = _hasher().hash(password)
 
     def check_password(self, password: str) -> bool:
-        if not isinstance(password, str) or not password or not self.password_hash:
-            return False
+        """One verification, whatever the input (an empty password costs the same as a wrong one)."""
+        usable = isinstance(password, str) and bool(password)
         try:
-            return _hasher().verify(self.password_hash, password)
+            ok = _hasher().verify(self.password_hash or _dummy_hash(_hasher()), password if usable else "-")
         except (VerificationError, InvalidHashError):
             return False
+        return ok and usable and bool(self.password_hash)
 
     @property
     def display(self) -> str:
@@ -105,10 +112,24 @@ class User(UserMixin, db.Model):
         }
 
 
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash made once per process and hasher (lazily: importing costs nothing), with the same
+    parameters as the users' hashes."""
+    key = id(hasher)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = hasher.hash(secrets.token_urlsafe(24))
+    return _DUMMY_HASHES[key]
+
+
 def dummy_password_check(password: str) -> None:
-    """Spend the time of a real check so that unknown e-mails cannot be told apart by timing."""
+    """Do the work of a real check - one verification, nothing more - so that unknown e-mails
+    cannot be told apart by timing."""
+    hasher = _hasher()
     try:
-        _hasher().verify(_hasher().hash("x-dummy-password"), password or "-")
+        hasher.verify(_dummy_hash(hasher), password if isinstance(password, str) and password else "-")
     except (VerificationError, InvalidHashError):
         pass
 
@@ -140,6 +161,18 @@ class ApiToken(db.Model):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class LoginBudget(db.Model):
+    """Sign-in attempts per key (an account's e-mail, an address) in the current fixed window,
+    counted in the database so that every process shares one budget (app/services/login_limits.py)."""
+
+    __tablename__ = "login_budget"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window_start: Mapped[int]  # epoch seconds
+    expires_at: Mapped[int] = mapped_column(index=True)  # epoch seconds
+    count: Mapped[int]
 
 
 Index("ix_user_account_name", User.name)

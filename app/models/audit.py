@@ -1,9 +1,15 @@
-"""The audit trail: append-only events, hash-chained per report."""
+"""The audit trail: append-only events, hash-chained per report.
+
+Each event's hash is an HMAC-SHA256 of its content and its predecessor's hash, keyed with
+AUDIT_KEY - a key that does not live in the database, so whoever can write the database but not
+read the key cannot forge a chain. Trails written before the key (plain SHA-256) are accepted only
+up to the keyed seal that `flask audit seal-legacy` writes once (AuditSeal)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -36,8 +42,11 @@ class AuditEvent(db.Model):
     comment: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The company an event of the global chain is about (a user's, a new company): what a
+    # company admin may read of the administration log.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
 
-    def payload(self) -> dict:
+    def legacy_payload(self) -> dict:
         return {
             "chain": self.chain,
             "seq": self.seq,
@@ -53,9 +62,24 @@ class AuditEvent(db.Model):
             "prev_hash": self.prev_hash,
         }
 
-    def compute_hash(self) -> str:
-        blob = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
+    def payload(self) -> dict:
+        return {**self.legacy_payload(), "company_id": self.company_id}
+
+    def compute_hash(self, key: bytes) -> str:
+        """HMAC-SHA256 with the audit key over every column but the surrogate id and the hash."""
+        return hmac.new(key, _canonical(self.payload()), hashlib.sha256).hexdigest()
+
+    def legacy_hash(self) -> str:
+        """The unkeyed SHA-256 of trails written before AUDIT_KEY existed."""
+        return hashlib.sha256(_canonical(self.legacy_payload())).hexdigest()
+
+
+def _canonical(payload: dict) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def seal_mac(key: bytes, chain: str, seq: int, hash_: str) -> str:
+    return hmac.new(key, f"audit-seal:{chain}:{seq}:{hash_}".encode(), hashlib.sha256).hexdigest()
 
 
 class AuditAnchor(db.Model):
@@ -66,3 +90,17 @@ class AuditAnchor(db.Model):
     chain: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSeal(db.Model):
+    """Where a chain's unkeyed (pre-AUDIT_KEY) events end: a keyed MAC of that event's hash.
+    Events up to `seq` are checked as plain SHA-256 links and bound by the MAC; every later event
+    must carry a keyed hash. Deleting or moving a seal breaks the chain just the same."""
+
+    __tablename__ = "audit_seal"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,8 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 
-from app.errors import BadRequest, Conflict, Invalid, NotFound
+from app import policy
+from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import ApiToken, Company, CompanyKind, LoginSession, Role, User, is_id, utcnow
 from app.models.accounts import dummy_password_check, hash_token
@@ -49,7 +50,20 @@ def _strings(**values) -> None:
         raise BadRequest("Some values have the wrong type.", {"fields": wrong})
 
 
+def check_can_manage(actor: User | None, user: User) -> None:
+    """404 for an account of another company (it does not exist for a company admin), 403 for a
+    platform admin's account (only platform admins change those). `actor` None: the command line."""
+    if actor is None:
+        return
+    if not policy.can_see_user(actor, user):
+        raise NotFound("No such user.")
+    if not policy.can_manage_user(actor, user):
+        raise Forbidden("Only a platform administrator can change a platform administrator's account.")
+
+
 def create_company(actor: User | None, name: str, kind: str) -> Company:
+    if actor is not None and not policy.can_create_company(actor):
+        raise Forbidden("Only platform administrators create companies.")
     _strings(name=name, kind=kind)
     name = (name or "").strip() if isinstance(name, str) else ""
     errors = {}
@@ -64,14 +78,19 @@ def create_company(actor: User | None, name: str, kind: str) -> Company:
     company = Company(name=name, kind=CompanyKind(kind))
     db.session.add(company)
     db.session.flush()
-    audit.record("company.created", actor, changes={"company": [None, name], "kind": [None, kind]})
+    audit.record("company.created", actor, changes={"company": [None, name], "kind": [None, kind]}, company_id=company.id)
     return company
 
 
-def create_user(actor: User | None, email: str, name: str, company_id: int, role: str, password: str) -> User:
+def create_user(actor: User | None, email: str, name: str, company_id: int, role: str, password: str, *, platform_admin: bool = False) -> User:
+    """`actor` None is the command line (or the demo): the only way to make a platform admin."""
     _strings(email=email, name=name, role=role, password=password)
+    if platform_admin and actor is not None:
+        raise Forbidden("Platform administrators are made on the command line only.")
     if company_id is not None and (isinstance(company_id, bool) or not isinstance(company_id, int)):
         raise BadRequest("'company_id' must be an integer.", {"fields": {"company_id": "must be an integer"}})
+    if actor is not None and company_id is not None and not policy.can_assign_company(actor, company_id):
+        raise NotFound("No such company.")  # another company does not exist for a company admin
     errors = {}
     try:
         email = normalise_email(email)
@@ -93,31 +112,36 @@ def create_user(actor: User | None, email: str, name: str, company_id: int, role
         raise Invalid("The user is not valid.", fields=errors)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("A user with this e-mail address already exists.", {"fields": {"email": "already exists"}})
-    user = User(email=email, name=name, company_id=company.id, role=Role(role), active=True)
+    user = User(email=email, name=name, company_id=company.id, role=Role(role), active=True, platform_admin=bool(platform_admin))
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.created", actor, changes={"user": [None, email], "role": [None, role], "company": [None, company.name]})
+    audit.record("user.created", actor, changes={"user": [None, email], "role": [None, role], "company": [None, company.name],
+                                                 **({"platform_admin": [False, True]} if platform_admin else {})}, company_id=company.id)
     return user
 
 
-def active_admin_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.admin, User.active.is_(True))) or 0
+def active_admin_count(company_id: int) -> int:
+    """Active company admins of one company: the last one cannot be removed (nobody else could
+    manage its people but a platform admin)."""
+    return db.session.scalar(select(func.count()).select_from(User).where(
+        User.company_id == company_id, User.role == Role.admin, User.active.is_(True))) or 0
 
 
 def update_user(actor: User | None, user: User, role: str | None = None, active: bool | None = None, name: str | None = None) -> User:
+    check_can_manage(actor, user)
     changes: dict = {}
     if role is not None:
         if role not in {r.value for r in Role}:
             raise Invalid("Unknown role.", fields={"role": "must be one of admin, quality_lead, engineer, viewer"})
-        if user.role == Role.admin and role != "admin" and user.active and active_admin_count() <= 1:
-            raise Invalid("The last administrator cannot lose the admin role.", rule="last_admin")
+        if user.role == Role.admin and role != "admin" and user.active and active_admin_count(user.company_id) <= 1:
+            raise Invalid("The last administrator of a company cannot lose the admin role.", rule="last_admin")
         if user.role.value != role:
             changes["role"] = [user.role.value, role]
             user.role = Role(role)
     if active is not None:
-        if not active and user.active and user.role == Role.admin and active_admin_count() <= 1:
-            raise Invalid("The last administrator cannot be deactivated.", rule="last_admin")
+        if not active and user.active and user.role == Role.admin and active_admin_count(user.company_id) <= 1:
+            raise Invalid("The last administrator of a company cannot be deactivated.", rule="last_admin")
         if active != user.active:
             changes["active"] = [user.active, active]
             user.active = active
@@ -131,15 +155,31 @@ def update_user(actor: User | None, user: User, role: str | None = None, active:
             changes["name"] = [user.name, name]
             user.name = name
     if changes:
-        audit.record("user.updated", actor, changes={"user": [user.email, user.email], **changes})
+        audit.record("user.updated", actor, changes={"user": [user.email, user.email], **changes}, company_id=user.company_id)
     return user
 
 
 def set_password(actor: User | None, user: User, password: str) -> None:
+    """By an administrator, or by the user themselves (a password reset)."""
+    if actor is None or actor.id != user.id:
+        check_can_manage(actor, user)
     check_password_policy(password)
     user.set_password(password)
     end_all_sessions(user)
-    audit.record("user.password_set", actor, changes={"user": [user.email, user.email]})
+    audit.record("user.password_set", actor, changes={"user": [user.email, user.email]}, company_id=user.company_id)
+
+
+def set_platform_admin(user: User, granted: bool) -> bool:
+    """Grant or revoke platform administration (command line only). Revoking ends the user's
+    sessions and tokens: what they were allowed to do changes at once."""
+    if user.platform_admin == granted:
+        return False
+    user.platform_admin = granted
+    if not granted:
+        end_all_sessions(user)
+    audit.record("user.platform_admin", None, changes={"user": [user.email, user.email], "platform_admin": [not granted, granted]},
+                 company_id=user.company_id)
+    return True
 
 
 def find_user_by_email(email: str) -> User | None:

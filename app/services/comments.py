@@ -101,8 +101,8 @@ def edit_comment(actor: User, comment: Comment, report: Report, body: Any) -> tu
 
 
 def withdraw_comment(actor: User, comment: Comment, report: Report) -> None:
-    if comment.author_id != actor.id and not policy.is_admin(actor):
-        raise Forbidden(_("Only the author can withdraw a comment."))
+    if not policy.can_withdraw_comment(actor, report, comment.author):
+        raise Forbidden(_("Only the author or an administrator of the author's company can withdraw a comment."))
     if comment.withdrawn_at:
         return
     comment.withdrawn_at, comment.withdrawn_by_id = utcnow(), actor.id

@@ -90,6 +90,9 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
         raise TooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
     except stored.EmptyFile:
         raise Invalid(_("The file is empty."), fields={"file": "is empty"}) from None
+    except stored.OversizedImage as exc:
+        raise UnsupportedMediaType(_("This image is not accepted as evidence: %(reason)s", reason=str(exc)),
+                                   {"content_type": exc.mime, "rule": "image_too_large"}) from None
     except stored.DisallowedType as exc:
         raise UnsupportedMediaType(
             _("This type of file is not accepted as evidence: %(reason)s Accepted: PDF, PNG, JPEG, WebP, CSV, text, Office documents, ZIP.", reason=str(exc)),
@@ -132,10 +135,10 @@ def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> None:
 
 
 def purge(actor: User, att: Attachment, report: Report) -> bool:
-    """Admin only, for withdrawn evidence: the bytes go, the row and the trail stay. A blob that
+    """An admin of the uploader's company, for withdrawn evidence: the bytes go, the row and the trail stay. A blob that
     another row still uses (identical content) is kept."""
-    if not policy.is_admin(actor):
-        raise Forbidden(_("Only an administrator can purge evidence."))
+    if not policy.can_purge_evidence(actor, report, att.uploaded_by):
+        raise Forbidden(_("Only an administrator of the uploader's company can purge evidence."))
     if not att.withdrawn_at:
         raise Conflict(_("Withdraw the evidence before purging it."))
     if att.purged_at:

@@ -1,5 +1,6 @@
 """Password reset by e-mail: a signed link that expires and works once (it is bound to the
-current password hash, so using it - or any other password change - invalidates it)."""
+current password hash, so using it - or any other password change - invalidates it). The key is
+in the link's fragment (/password/reset#<key>), which no server or proxy ever receives or logs."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def request_reset(email: str) -> None:
         return
     token = make_token(user)
     notify.enqueue("account.password_reset", "account", None, [user], "Reset your 8D Workbench password", "password_reset",
-                   {"minutes": max_age() // 60}, link=f"/password/reset/{token}", mandatory=True)
+                   {"minutes": max_age() // 60}, link=f"/password/reset#{token}", mandatory=True)
 
 
 def user_for_token(token: str) -> User | None:

@@ -69,12 +69,13 @@ def overdue_clause():
 
 def get_visible_child(user: User, model, child_id: Any, message: str):
     """A comment, action or attachment with its report, if the user may see that report;
-    otherwise NotFound - exactly like a missing one."""
-    child = db.session.get(model, child_id) if is_id(child_id) else None
-    report = db.session.get(Report, child.report_id) if child is not None else None
-    if report is None or not policy.can_view(user, report):
+    otherwise NotFound - exactly like a missing one, and as fast: one statement reads both, so
+    a child of an invisible report costs no more than a missing one."""
+    row = db.session.execute(select(model, Report).join(Report, Report.id == model.report_id).where(model.id == child_id)).first() \
+        if is_id(child_id) else None
+    if row is None or not policy.can_view(user, row[1]):
         raise NotFound(message)
-    return child, report
+    return row[0], row[1]
 
 
 def header_values(report: Report) -> dict[str, Any]:
@@ -195,8 +196,8 @@ def withdraw_acceptances(actor: User, report: Report, code: str) -> list[str]:
             review.withdrawn_at = utcnow()
             review.withdrawn_reason = f"{code} edited by {actor.name} after the customer accepted it"
             withdrawn.append(review.stage)
-            audit.record("review.withdrawn", actor, report, discipline=review.stage,
-                         changes={"accepted": [True, False]}, comment=review.withdrawn_reason)
+            audit.record("review.withdrawn", actor, report, discipline=review.stage, comment=review.withdrawn_reason,
+                         changes={"accepted": [True, False], "review": [None, audit.review_snapshot(review, audit.WITHDRAWAL_COLUMNS)]})
     return withdrawn
 
 

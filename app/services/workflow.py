@@ -3,11 +3,13 @@ reopen. Every step writes an audit event in the same transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import case, or_, update
 
 from app import method, notify, policy, security_log
 from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet, Invalid
@@ -22,16 +24,22 @@ SIGNATURE_LOCK_MINUTES = 15
 
 
 class SignatureRejected(Forbidden):
-    """A wrong password on a signature. The edge records the failed attempt after rolling back."""
+    """A wrong password on a signature. Raised before anything was changed, so the edge does not
+    roll back: it records the failure and commits, together with the attempt that was claimed -
+    the lock of the next attempt holds until then (see `_claim_attempt`)."""
 
-    def __init__(self, actor: User, report: Report, purpose: str):
+    def __init__(self, actor: User, report: Report, purpose: str, keeps_transaction: bool):
         super().__init__(_("The password is not correct. The signature was not applied."))
         self.actor_id, self.report_id, self.purpose = actor.id, report.id, purpose
+        # False when something was changed before the check (not so in any request): then the
+        # edge rolls back as usual, and the attempt is counted again here.
+        self.keeps_transaction = keeps_transaction
 
     def record(self) -> None:
         actor = db.session.get(User, self.actor_id)
         report = db.session.get(Report, self.report_id)
-        actor.failed_signatures = (actor.failed_signatures or 0) + 1
+        if not self.keeps_transaction:
+            _claim_attempt(actor)
         security_log.event("signature", user=actor, outcome="failed", detail=f"{report.number} {self.purpose}")
         audit.record("signature.failed", actor, report, discipline=report.stage, comment=f"wrong password ({self.purpose})")
 
@@ -64,25 +72,37 @@ def _code(value: Any, field: str = "to") -> str:
     return value
 
 
+def _claim_attempt(actor: User) -> bool:
+    """Claim one of the SIGNATURE_ATTEMPTS with one atomic UPDATE before the password is checked.
+    The claim counts as a failure until a correct password resets it; the row stays locked (or,
+    on SQLite, the database's write lock held) until the request commits, so parallel attempts
+    queue here and each sees the claims before it: at most SIGNATURE_ATTEMPTS passwords are ever
+    checked before the lock. Failures older than the lock period are forgotten.
+
+    Returns whether nothing else was changed in the transaction before (a request checks the
+    password first), i.e. whether a failure may commit the transaction as it is."""
+    clean = not (db.session.new or db.session.deleted or any(db.session.is_modified(o) for o in db.session.dirty))
+    users = User.__table__
+    now = utcnow()
+    stale = now - dt.timedelta(minutes=SIGNATURE_LOCK_MINUTES)
+    fresh = users.c.signature_attempt_at.is_not(None) & (users.c.signature_attempt_at >= stale)
+    claimed = db.session.execute(
+        update(users)
+        .where(users.c.id == actor.id, or_(users.c.failed_signatures < SIGNATURE_ATTEMPTS, ~fresh))
+        .values(failed_signatures=case((fresh, users.c.failed_signatures + 1), else_=1), signature_attempt_at=now)
+        .returning(users.c.failed_signatures)
+    ).scalar()
+    if claimed is None:
+        raise SignatureLocked(_("Too many wrong passwords. Signing is locked for %(n)s minutes.", n=SIGNATURE_LOCK_MINUTES))
+    return clean
+
+
 def _check_password(actor: User, report: Report, password: Any, purpose: str) -> None:
-    if actor.failed_signatures >= SIGNATURE_ATTEMPTS:
-        last = audit_last_failure(actor)
-        if last and (utcnow() - last).total_seconds() < SIGNATURE_LOCK_MINUTES * 60:
-            raise SignatureLocked(_("Too many wrong passwords. Signing is locked for %(n)s minutes.", n=SIGNATURE_LOCK_MINUTES))
+    clean = _claim_attempt(actor)
     if not isinstance(password, str) or not actor.check_password(password):
-        raise SignatureRejected(actor, report, purpose)
-    actor.failed_signatures = 0
+        raise SignatureRejected(actor, report, purpose, keeps_transaction=clean)
+    db.session.execute(update(User.__table__).where(User.__table__.c.id == actor.id).values(failed_signatures=0))
     security_log.event("signature", user=actor, detail=f"{report.number} {purpose}")
-
-
-def audit_last_failure(actor: User):
-    from sqlalchemy import select
-
-    from app.models import AuditEvent
-
-    return db.session.scalar(
-        select(AuditEvent.at).where(AuditEvent.actor_id == actor.id, AuditEvent.action == "signature.failed").order_by(AuditEvent.id.desc()).limit(1)
-    )
 
 
 def content_hash(report: Report) -> str:
@@ -121,7 +141,8 @@ def advance(actor: User, report: Report, comment: Any = None, expected_stage: An
         report.status = Status.in_review
         review = Review(report_id=report.id, stage=report.stage, revision=report.revision, requested_by_id=actor.id, request_comment=comment)
         report.reviews.append(review)
-        audit.record("review.requested", actor, report, discipline=report.stage, changes={"status": ["open", "in_review"]}, comment=comment)
+        audit.record("review.requested", actor, report, discipline=report.stage, comment=comment, changes={
+            "status": ["open", "in_review"], "review": [None, audit.review_snapshot(review, audit.REQUEST_COLUMNS)]})
         notify.review_requested(report, actor, comment)
     else:
         old, new = report.stage, method.next_code(report.stage)
@@ -159,8 +180,10 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
         report.status = Status.open
         report.stage = target
         withdraw_acceptances(actor, report, target)
-        audit.record("review.rejected", actor, report, discipline=stage,
-                     changes={"status": ["in_review", "open"], "stage": [stage, target]}, comment=comment)
+        changes = {"status": ["in_review", "open"], "stage": [stage, target]}
+        if pending:
+            changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
+        audit.record("review.rejected", actor, report, discipline=stage, changes=changes, comment=comment)
         notify.review_decided(report, actor, "reject", comment, stage=stage)
     else:
         comment = _comment(comment, required=False)
@@ -180,6 +203,8 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
             report.stage = method.next_code(stage)
             changes = {"status": ["in_review", "open"], "stage": [stage, report.stage]}
         changes["signature"] = [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": meaning, "content_hash": signed}]
+        if pending:  # the signed row itself, column by column: `flask audit verify` compares them
+            changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
         audit.record("review.approved", actor, report, discipline=stage, changes=changes, comment=comment)
         notify.review_decided(report, actor, "approve", comment, stage=stage)
     touch(report)

@@ -39,6 +39,14 @@ class UnsafeArchive(DisallowedType):
         super().__init__("application/zip", reason)
 
 
+class OversizedImage(DisallowedType):
+    """An image with more pixels than accepted (judged from its header): a browser or a
+    thumbnail would need gigabytes of memory for it."""
+
+    def __init__(self, reason: str, mime: str = "image/png") -> None:
+        super().__init__(mime, reason)
+
+
 class StorageUnavailable(StorageError):
     """The store does not answer (connection refused or cut, timeout, server error): nothing was
     stored or read; try again later (HTTP 503)."""

@@ -1,10 +1,15 @@
-"""Thumbnails of image evidence (PNG, JPEG, WebP only), with a guard against decompression bombs."""
+"""Thumbnails of image evidence (PNG, JPEG, WebP only), with a guard against decompression bombs,
+made once per content and kept (`cached_thumbnail`)."""
 
 from __future__ import annotations
 
 import io
 import os
+import secrets
 import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -62,3 +67,32 @@ def make_thumbnail(path_or_stream: str | os.PathLike | BinaryIO, max_px: int = 3
 
 def _has_alpha(img: Image.Image) -> bool:
     return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info) or "transparency" in img.info
+
+
+_NONE = b""  # the cached answer "this image has no preview"
+
+
+def cached_thumbnail(cache_dir: str | os.PathLike, sha256: str, open_image: Callable[[], AbstractContextManager[BinaryIO]], max_px: int,
+                     *, max_pixels: int | None = None) -> bytes | None:
+    """The thumbnail of the image with this SHA-256, made once and kept in `cache_dir` (files are
+    content-addressed, so a thumbnail never goes stale and identical uploads share it); None when
+    the image cannot be previewed (unreadable, or over `max_pixels`) - also decided once.
+    `open_image()` gives the verified original, and is only called when nothing is cached."""
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        raise ValueError("not a SHA-256")
+    path = Path(cache_dir) / sha256[:2] / f"{sha256}-{max_px}.thumb"
+    try:
+        data = path.read_bytes()
+        return data or None
+    except FileNotFoundError:
+        pass
+    try:
+        with open_image() as f:
+            data = make_thumbnail(f, max_px, max_pixels=max_pixels)
+    except ThumbnailError:
+        data = _NONE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # atomic: a reader sees the whole thumbnail or none
+    return data or None

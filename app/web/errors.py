@@ -1,5 +1,7 @@
 """One error handler: domain errors and HTTP errors become JSON (API.md) under /api/, friendly
-pages elsewhere. A refused request changes nothing: the session is rolled back first."""
+pages elsewhere. A refused request changes nothing: the session is rolled back first - except
+for a wrong signature password, raised before any change, whose claimed attempt is committed with
+its record (services/workflow.py)."""
 
 from __future__ import annotations
 
@@ -58,11 +60,13 @@ def _user():
 def register(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        _rollback()
+        if not getattr(exc, "keeps_transaction", False):
+            _rollback()
         if exc.status in (403, 429):
-            security_log.event("denied" if exc.status == 403 else "locked", user=_user(), outcome=str(exc.status), detail=exc.message)
+            what = "denied" if exc.status == 403 else getattr(exc, "log_event", "locked")
+            security_log.event(what, user=_user(), outcome=str(exc.status), detail=exc.message)
         record = getattr(exc, "record", None)
-        if callable(record):  # e.g. a failed signature attempt is kept although the request failed
+        if callable(record):  # a failed signature attempt is kept although the request failed
             record()
             db.session.commit()
         if wants_json():

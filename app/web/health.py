@@ -8,13 +8,12 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.extensions import db, limiter
+from app.extensions import db
 
 bp = Blueprint("health", __name__)
 
 
 @bp.route("/healthz")
-@limiter.exempt
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))

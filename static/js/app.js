@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // Password reset: the key comes in the link's fragment (#...), which browsers never send to a
+  // server (so it is in no log); put it into the form and take it out of the address bar.
+  var resetToken = document.querySelector("[data-reset-token]");
+  if (resetToken && window.location.hash.length > 1) {
+    resetToken.value = decodeURIComponent(window.location.hash.slice(1));
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    var box = resetToken.closest("[data-reset-token-box]");
+    if (box) box.hidden = true;
+  }
+
   // Add and remove rows of the method's tables (5W2H, Is/Is-Not, ledger, causes, ...).
   document.addEventListener("click", function (ev) {
     var add = ev.target.closest("[data-add-row]");

@@ -433,3 +433,42 @@ def test_saving_a_discipline_does_not_reload_the_page(open_as, api):
     expect(flash(page, "D2 saved (version 1).")).to_be_visible()
     expect(page.get_by_text("Version 1", exact=False).first).to_be_visible()
     assert navigations == []  # htmx swapped the discipline, the sequence and the checks in place
+
+
+@pytest.mark.browser
+def test_a_password_reset_in_the_browser_leaves_its_key_in_no_log(browser, live_server, tmp_path):
+    """The link's key rides in the fragment: the page's script moves it into the form and out of
+    the address bar; the server, its access log and its security log never see it."""
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+
+    email = "tim.berger@celltech.example"
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", timezone_id="UTC")
+    try:
+        page = context.new_page()
+        page.goto("/password/forgot")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_role("button", name="Send me a link").click()
+        expect(page.get_by_text("If the address belongs to an account")).to_be_visible()
+        engine = create_engine(live_server.database_url)
+        with engine.connect() as conn:
+            body = conn.execute(text("SELECT body_text FROM outbox_message WHERE event = 'account.password_reset' ORDER BY id DESC")).first()[0]
+        engine.dispose()
+        link = re.search(r"(https?://\S+/password/reset#\S+)", body).group(1)
+        key = link.split("#", 1)[1]
+        page.goto(link)
+        expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+        expect(page.get_by_label("The link from the e-mail")).to_be_hidden()  # filled in by the page itself
+        assert "#" not in page.url
+        page.get_by_label("New password (at least 12 characters)").fill("a-brand-new-long-password")
+        page.get_by_label("The same again").fill("a-brand-new-long-password")
+        page.get_by_role("button", name="Change password").click()
+        expect(page.get_by_text("Your password was changed. Sign in with the new one.")).to_be_visible()
+    finally:
+        context.close()
+    logs = {"server log": live_server.log.read_text(errors="replace")}
+    logs.update({str(p): p.read_text(errors="replace") for p in Path(live_server.log).parent.rglob("*.log*") if p.is_file()})
+    assert "GET /password/reset " in logs["server log"] and "POST /password/reset " in logs["server log"]
+    for name, content in logs.items():
+        assert key not in content and key.rsplit(".", 1)[-1] not in content, f"the reset key is in the {name}"

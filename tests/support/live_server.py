@@ -25,7 +25,8 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, tmp: Path, workers: int = 2, threads: int = 8, extra_env: dict | None = None, seed: bool = True,
-                 worker_class: str = "gthread"):
+                 worker_class: str = "gthread", database_of: LiveServer | None = None):
+        """`database_of`: another live server whose database this one shares (a second machine)."""
         self.tmp = Path(tmp)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -33,7 +34,9 @@ class LiveServer:
         self.pg_admin_url = None
         self.db_name = None
         base = os.environ.get("TEST_DATABASE_URL", "")
-        if base.startswith("postgresql"):
+        if database_of is not None:
+            database_url = database_of.env["DATABASE_URL"]
+        elif base.startswith("postgresql"):
             self.db_name = f"wb_live_{uuid.uuid4().hex[:10]}"
             self.pg_admin_url = base
             database_url = base.rsplit("/", 1)[0] + "/" + self.db_name
@@ -46,6 +49,7 @@ class LiveServer:
             "INSTANCE_PATH": str(self.tmp / "instance"),
             "DATABASE_URL": database_url,
             "SECRET_KEY": "live-server-secret-key-for-tests-only-0123456789",
+            "AUDIT_KEY": "live-server-audit-key-for-tests-only-9876543210",
             "LOGIN_RATE_LIMIT": "100000 per minute",
             "BASE_URL": self.url,
             **(extra_env or {}),

@@ -1,5 +1,10 @@
 """Administration pages: companies and users. Changes apply at once (sessions end on
-deactivation and password reset)."""
+deactivation and password reset).
+
+Two levels, as in the API: a company admin sees and manages their own company's people (another
+company's account answers 404); a platform admin sees every company and account and creates
+companies. Neither sees report content of a company they do not belong to here: the outbox and
+the administration log are scoped like the rest (app/policy.py)."""
 
 from __future__ import annotations
 
@@ -42,9 +47,25 @@ def index():
     return redirect(url_for("admin.users"))
 
 
+def _managed_user(user_id: int) -> User:
+    """The account if the caller administers its company (else 404), and may change it (else 403)."""
+    user = db.session.get(User, user_id) if is_id(user_id) else None
+    if user is None or not policy.can_see_user(current_user, user):
+        abort(404)
+    return user
+
+
+def _check_can_manage(user: User) -> None:
+    if not policy.can_manage_user(current_user, user):
+        abort(403)
+
+
 @bp.route("/companies", methods=["GET", "POST"])
 def companies():
     form = CompanyForm()
+    may_create = policy.can_create_company(current_user)
+    if request.method == "POST" and not may_create:
+        abort(403)
     if form.validate_on_submit():
         try:
             company = accounts.create_company(current_user, form.name.data, form.kind.data)
@@ -53,15 +74,18 @@ def companies():
             return redirect(url_for("admin.companies"))
         except DomainError as exc:
             _apply_errors(form, exc)
-    rows = db.session.scalars(select(Company).order_by(Company.kind, Company.name)).all()
-    return render_template("admin/companies.html", companies=rows, form=form), (422 if form.errors else 200)
+    rows = db.session.scalars(select(Company).where(policy.managed_companies_clause(current_user)).order_by(Company.kind, Company.name)).all()
+    return render_template("admin/companies.html", companies=rows, form=form, may_create=may_create), (422 if form.errors else 200)
 
 
 @bp.route("/users", methods=["GET", "POST"])
 def users():
     form = UserForm()
-    form.company_id.choices = [(c.id, f"{c.name} ({c.kind.value})") for c in db.session.scalars(select(Company).order_by(Company.name))]
+    companies = db.session.scalars(select(Company).where(policy.managed_companies_clause(current_user)).order_by(Company.name))
+    form.company_id.choices = [(c.id, f"{c.name} ({c.kind.value})") for c in companies]
     if form.validate_on_submit():
+        if not policy.can_assign_company(current_user, form.company_id.data):
+            abort(404)  # another company does not exist for a company admin
         try:
             user = accounts.create_user(current_user, form.email.data, form.name.data, form.company_id.data, form.role.data, form.password.data)
             db.session.commit()
@@ -69,13 +93,14 @@ def users():
             return redirect(url_for("admin.users"))
         except DomainError as exc:
             _apply_errors(form, exc)
-    rows = db.session.scalars(select(User).order_by(User.company_id, User.name)).all()
+    rows = db.session.scalars(select(User).where(policy.managed_users_clause(current_user)).order_by(User.company_id, User.name)).all()
     return render_template("admin/users.html", users=rows, form=form), (422 if form.errors else 200)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user_edit(user_id: int):
-    user = (db.session.get(User, user_id) if is_id(user_id) else None) or abort(404)
+    user = _managed_user(user_id)
+    _check_can_manage(user)
     form = UserEditForm(obj=None if UserEditForm().is_submitted() else user)
     if not form.is_submitted():
         form.role.data = user.role.value
@@ -93,7 +118,8 @@ def user_edit(user_id: int):
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def user_password(user_id: int):
-    user = (db.session.get(User, user_id) if is_id(user_id) else None) or abort(404)
+    user = _managed_user(user_id)
+    _check_can_manage(user)
     pw_form = PasswordResetForm(prefix="pw")
     if pw_form.validate_on_submit():
         try:
@@ -110,7 +136,7 @@ def user_password(user_id: int):
 
 @bp.route("/audit")
 def audit_log():
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.report_id.is_(None)).order_by(AuditEvent.id.desc()).limit(200)).all()
+    events = db.session.scalars(select(AuditEvent).where(policy.admin_events_clause(current_user)).order_by(AuditEvent.id.desc()).limit(200)).all()
     return render_template("admin/audit.html", events=events)
 
 
@@ -118,11 +144,12 @@ def audit_log():
 def notifications():
     """The outbox: status, attempts, last error; failed ones can be sent again."""
     status = request.args.get("status", "")
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(300)
+    scope = policy.outbox_clause(current_user)
+    stmt = select(OutboxMessage).where(scope).order_by(OutboxMessage.id.desc()).limit(300)
     if status in {s.value for s in MailStatus}:
         stmt = stmt.where(OutboxMessage.status == MailStatus(status))
     rows = db.session.scalars(stmt).all()
-    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).where(scope).group_by(OutboxMessage.status)).all())
     return render_template("admin/notifications.html", rows=rows, counts={k.value if hasattr(k, "value") else k: v for k, v in counts.items()},
                            status=status, mail_dir=None if current_app.config.get("SMTP_HOST") else mail_dir(current_app))
 
@@ -132,10 +159,13 @@ def notification_resend(message_id: int):
     from flask_wtf.csrf import validate_csrf
 
     validate_csrf(request.form.get("csrf_token"))
-    row = (db.session.get(OutboxMessage, message_id) if is_id(message_id) else None) or abort(404)
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id, policy.outbox_clause(current_user))) if is_id(message_id) else None
+    if row is None:
+        abort(404)
     row.status, row.attempts, row.next_attempt_at, row.last_error = MailStatus.pending, 0, utcnow(), None
     row.claimed_at = row.claimed_by = None
-    audit.record("notification.resent", current_user, changes={"message": [row.id, row.id], "to": [row.to_email, row.to_email]})
+    audit.record("notification.resent", current_user, changes={"message": [row.id, row.id], "to": [row.to_email, row.to_email]},
+                 company_id=row.recipient.company_id if row.recipient is not None else None)
     db.session.commit()
     flash(_("Message #%(id)s will be sent again.", id=row.id), "success")
     return redirect(url_for("admin.notifications", status=request.args.get("status", "")))

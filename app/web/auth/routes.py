@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import security_log
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import utcnow
-from app.services import accounts
+from app.services import accounts, login_limits
 from app.web.auth import bp
 from app.web.auth.forms import LoginForm
 
@@ -24,22 +24,14 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _email_key() -> str:
-    return "login-email:" + (request.form.get("email") or "").strip().lower()[:320]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("reports.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
+        # one budget per account for this form and the API's tokens, one per address (database-backed)
+        login_limits.spend(login_limits.account_key(form.email.data), login_limits.address_key("login", request.remote_addr))
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
             security_log.event("login", email=form.email.data, outcome="failed")
@@ -104,7 +96,6 @@ def account():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def forgot_password():
     from app.services import password_reset
 
@@ -113,6 +104,7 @@ def forgot_password():
         from flask_wtf.csrf import validate_csrf
 
         validate_csrf(request.form.get("csrf_token"))
+        login_limits.spend(login_limits.address_key("reset", request.remote_addr))
         email = (request.form.get("email") or "").strip()[:320]
         password_reset.request_reset(email)
         db.session.commit()
@@ -121,20 +113,32 @@ def forgot_password():
     return render_template("auth/forgot.html", sent=sent)
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-def reset_password(token: str):
+def _reset_token(value: str | None) -> str:
+    """The key of a reset link: pasted as the whole link or as the part after '#'."""
+    value = (value or "").strip()
+    return value.rsplit("#", 1)[-1][:500]
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+def reset_password():
+    """The e-mail's link is /password/reset#<key>: browsers never send the part after '#', so the
+    key appears in no access log, proxy log or Referer header; a line of JavaScript moves it into
+    the form (without JavaScript, the user pastes the link) and the POST body carries it."""
     from app.errors import Invalid
     from app.services import password_reset
 
-    user = password_reset.user_for_token(token[:500])
-    if user is None:
-        return render_template("auth/reset.html", invalid=True, errors={}), 400
     errors: dict = {}
+    token = ""
     if request.method == "POST":
         from flask_wtf.csrf import validate_csrf
 
         validate_csrf(request.form.get("csrf_token"))
+        login_limits.spend(login_limits.address_key("reset", request.remote_addr))
+        token = _reset_token(request.form.get("token"))
+        user = password_reset.user_for_token(token) if token else None
+        if user is None:
+            security_log.event("password_reset", outcome="failed", detail="invalid or used link")
+            return render_template("auth/reset.html", invalid=True, errors={}, token=""), 400
         password = request.form.get("password", "")
         if password != request.form.get("confirm", ""):
             errors["confirm"] = _("The two passwords differ.")
@@ -148,4 +152,4 @@ def reset_password(token: str):
             except Invalid as exc:
                 db.session.rollback()
                 errors = exc.fields
-    return render_template("auth/reset.html", invalid=False, errors=errors), (422 if errors else 200)
+    return render_template("auth/reset.html", invalid=False, errors=errors, token=token), (422 if errors else 200)

@@ -3,6 +3,8 @@ thumbnails and previews of images, withdraw with a reason, new versions, admin p
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,9 +15,9 @@ from app.errors import DomainError, Forbidden
 from app.extensions import csrf, db
 from app.services import evidence
 from app.services import reports as report_service
-from app.storage import get_store
+from app.storage import filetypes, get_store
 from app.storage.errors import StorageError
-from app.storage.thumbs import make_thumbnail
+from app.storage.thumbs import cached_thumbnail
 from app.uploads import streamed_upload
 from app.web.flow import commit_or_flash
 from app.web.reports import bp
@@ -76,10 +78,13 @@ def evidence_thumb(attachment_id: int):
     att, _report = evidence.get_attachment(current_user, attachment_id)
     if not evidence.inline_ok(att) or att.purged_at:
         abort(404)
-    try:
-        with get_store(current_app).verified_file(att.storage_key, att.sha256) as f:
-            data = make_thumbnail(f, 240)
+    try:  # made once per content (instance/thumbs), not on every request
+        data = cached_thumbnail(Path(current_app.instance_path) / "thumbs", att.sha256,
+                                lambda: get_store(current_app).verified_file(att.storage_key, att.sha256), 240,
+                                max_pixels=filetypes.MAX_IMAGE_PIXELS)
     except StorageError:
+        abort(404)
+    if data is None:
         abort(404)
     mime = "image/png" if data[:4] == b"\x89PNG" else "image/jpeg"
     return Response(data, mimetype=mime, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.api.util import json_body
 from app.extensions import db
 from app.models import AuditEvent, iso, utcnow
 from app.services import comments as comment_service
@@ -49,9 +50,7 @@ def comment_withdraw(report_id: int, comment_id: int):
 @login_required
 def presence_beat(report_id: int):
     report = report_service.get_visible_report(current_user, report_id)
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        abort(400)
+    data = json_body(required=False)  # the API's parser and body limit: 400, never a 5xx
     presence_service.heartbeat(current_user, report, data.get("discipline"), data.get("editing"))
     db.session.commit()
     return "", 204

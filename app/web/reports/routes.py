@@ -5,7 +5,6 @@ API, commit once, redirect."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 
@@ -16,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 
 from app import method, policy
+from app.api.util import parse_json
 from app.db import late_writes
 from app.errors import Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
@@ -339,9 +339,9 @@ def resolve_conflict(report_id: int, code: str):
     if not raw_version.isdigit() or len(raw_version) > 9:
         abort(400)
     try:
-        yours = json.loads(request.form.get("yours", "{}"))
-        theirs = json.loads(request.form.get("theirs", "{}"))
-    except ValueError:
+        yours = parse_json(request.form.get("yours", "{}"))
+        theirs = parse_json(request.form.get("theirs", "{}"))
+    except DomainError:
         abort(400)
     if not isinstance(yours, dict) or not isinstance(theirs, dict):
         abort(400)
@@ -398,7 +398,8 @@ def _workflow_step(report_id: int, form_cls, step, success: str):
         flash(_("%(code)s cannot be completed yet; the list shows what is missing.", code=report.stage), "danger")
         return redirect(url_for("reports.detail", report_id=report.id, d=report.stage, gate=1))
     except DomainError as exc:
-        db.session.rollback()
+        if not getattr(exc, "keeps_transaction", False):
+            db.session.rollback()
         record = getattr(exc, "record", None)
         if callable(record):  # a failed signature attempt is kept, the user stays on the report
             record()
