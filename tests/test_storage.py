@@ -451,6 +451,7 @@ def test_failure_while_publishing_leaves_nothing(store, monkeypatch):
             raise botocore.exceptions.EndpointConnectionError(endpoint_url=store.endpoint_url)
 
         monkeypatch.setattr(store.client, "upload_file", boom)
+        store.unreachable_pause = 0  # ask the store again right away, to see that nothing is there
         expected = StorageError
     with pytest.raises(expected):
         store.ingest(io.BytesIO(data), MiB)

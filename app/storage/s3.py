@@ -32,6 +32,12 @@ MiB = 1 << 20
 
 
 class S3Store(BlobStore):
+    # After the store failed to answer, this process does not ask it again for a few seconds: every
+    # call fails at once with StorageUnavailable. Otherwise each upload and download during an
+    # outage would hold a web worker for the client's retries (and an upload the report's lock),
+    # and a few of them would starve the whole site. The first call after the pause finds out.
+    unreachable_pause = 5.0
+
     def __init__(
         self,
         bucket: str,
@@ -76,6 +82,7 @@ class S3Store(BlobStore):
                 config=config,
             )
         self.client = client
+        self._unreachable_until = 0.0
         # Parts are uploaded in order by few threads: servers that stream multipart uploads (rclone)
         # then buffer little, and the client holds at most max_concurrency parts in flight.
         self.transfer_config = TransferConfig(
@@ -126,7 +133,10 @@ class S3Store(BlobStore):
                 ExtraArgs={"ContentType": mime, "Metadata": {"sha256": sha256}},
                 Config=self.transfer_config,
             )
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, boto3.exceptions.S3UploadFailedError) as exc:
+        except (botocore.exceptions.BotoCoreError, boto3.exceptions.S3UploadFailedError) as exc:
+            self._unreachable()
+            raise StorageUnavailable(f"The file could not be saved to object storage ({exc}).") from exc
+        except botocore.exceptions.ClientError as exc:
             raise StorageUnavailable(f"The file could not be saved to object storage ({exc}).") from exc
         for wait in (0, 0.05, 0.1, 0.2, 0.4):  # an identical upload running at the same time may be mid-write
             time.sleep(wait)
@@ -139,6 +149,7 @@ class S3Store(BlobStore):
 
     def open(self, key: str, sha256: str) -> BlobReader:
         name = self.prefix + check_key(key, sha256)
+        self._check_reachable()
         try:
             resp = self.client.get_object(Bucket=self.bucket, Key=name)
         except botocore.exceptions.ClientError as exc:
@@ -146,6 +157,7 @@ class S3Store(BlobStore):
                 raise BlobMissing(key) from None
             raise _refused(exc, f"Object storage refused to read {key} ({exc}).") from exc
         except botocore.exceptions.BotoCoreError as exc:
+            self._unreachable()
             raise StorageUnavailable(f"Object storage does not answer ({exc}).") from exc
         body = resp["Body"]
         return BlobReader(_body_chunks(body, key, sha256, self.chunk_size), key, sha256, size=resp.get("ContentLength"), on_close=body.close)
@@ -179,6 +191,7 @@ class S3Store(BlobStore):
     def delete(self, key: str) -> bool:
         name = self.object_name(key)
         existed = self._head(name) is not None
+        self._check_reachable()
         try:
             self.client.delete_object(Bucket=self.bucket, Key=name)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
@@ -215,7 +228,16 @@ class S3Store(BlobStore):
 
     # -- internals -------------------------------------------------------------------------------
 
+    def _check_reachable(self) -> None:
+        if time.monotonic() < self._unreachable_until:
+            raise StorageUnavailable("Object storage did not answer a moment ago; it is asked again in a few seconds.")
+
+    def _unreachable(self) -> None:
+        self._unreachable_until = time.monotonic() + self.unreachable_pause
+        log.warning("object storage at %s does not answer; no calls for %.0f s", self.endpoint_url or "AWS", self.unreachable_pause)
+
     def _head(self, name: str) -> dict | None:
+        self._check_reachable()
         try:
             return self.client.head_object(Bucket=self.bucket, Key=name)
         except botocore.exceptions.ClientError as exc:
@@ -223,6 +245,7 @@ class S3Store(BlobStore):
                 return None
             raise _refused(exc, f"Object storage could not be asked about {name} ({exc}).") from exc
         except botocore.exceptions.BotoCoreError as exc:  # connection refused or cut, timeout
+            self._unreachable()
             raise StorageUnavailable(f"Object storage does not answer ({exc}).") from exc
 
 
