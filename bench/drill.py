@@ -472,7 +472,8 @@ class Faults(threading.Thread):
         while time.time() < t + self.s3_outage:
             time.sleep(0.1)
         stack.start_s3()
-        self.windows.append(Window("S3 outage", t, time.time() + 3, EVIDENCE_KINDS))
+        # + the app's pause after a failed call to the store (S3Store.unreachable_pause, 5 s) + 3 s
+        self.windows.append(Window("S3 outage", t, time.time() + 8, EVIDENCE_KINDS))
         self.say(f"S3 server started again after {time.time() - t:.1f} s")
 
     def _wait_restarted(self, name: str, since: float) -> float:
@@ -745,8 +746,8 @@ def markdown(f: dict) -> str:
         lines.append(f"| {r['kind']} | {r['requests']:,} | {fmt(r['p50_ms'])} | {fmt(r['p95_ms'])} | {fmt(r['max_ms'])} | {r['4xx']} | {r['5xx_or_cut']} |")
     lines += ["", "How the checks are defined:", "",
               "- a 5xx or a cut connection is *explained* when it was in flight at the moment app-1 was killed, or fell in the "
-              "window of a fault (app-1 down until healthy again; PostgreSQL restart + 3 s; S3 outage + 3 s, for uploads and "
-              "downloads only); every other one is *unexplained*;",
+              "window of a fault (app-1 down until healthy again; PostgreSQL restart + 3 s; S3 outage + 8 s - the app does not ask "
+              "a store that failed again for 5 s - for uploads and downloads only); every other one is *unexplained*;",
               "- a save is *lost* when the client was answered 200 but no audit event wrote its value, or the discipline's final "
               "value is neither that value (with no later write of the field) nor the value of the last recorded write of that field;",
               "- a file is *lost or corrupted* when an upload answered 201 has no row, a row with another SHA-256, or content that does "
