@@ -78,11 +78,12 @@ def _select_locale():
 
 
 def register_database(app: Flask) -> None:
-    from app.db import configure_engine
+    from app.db import configure_engine, end_session
     from app.extensions import db
 
     with app.app_context():
         configure_engine(db.engine)
+    app.teardown_appcontext(end_session)  # runs before Flask-SQLAlchemy's own (registered earlier)
 
 
 def register_blueprints(app: Flask) -> None:

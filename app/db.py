@@ -146,3 +146,18 @@ def configure_engine(engine: Engine) -> None:
                 pass
             _release(conn)
     event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record))
+
+
+def end_session(_exc=None) -> None:
+    """End the request's session even when its connection died after the response was made (the
+    database restarted, a failover): the transaction went with the connection, the response
+    stands. Otherwise the failed ROLLBACK would turn a finished request into gunicorn's 500."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from app.extensions import db
+
+    try:
+        db.session.remove()
+    except (OperationalError, InterfaceError) as exc:
+        current_app.logger.warning("database connection lost while ending the session: %s", str(exc).splitlines()[0][:200])
+        db.session.registry.clear()

@@ -132,3 +132,24 @@ def test_a_database_that_does_not_answer_is_a_503_not_a_500(tmp_path):
                        WTF_CSRF_ENABLED=False)
     page = pages.test_client().post("/login", data={"email": "lukas@celltech.example", "password": "a-long-password-8d"})
     assert page.status_code == 503 and "does not answer" in page.get_data(as_text=True)
+
+
+def test_a_connection_lost_after_the_response_is_made_does_not_turn_it_into_a_500(app, monkeypatch):
+    """PostgreSQL restarted between the last query and the end of the request: the ROLLBACK that
+    ends the session fails, and the answer the view made stands."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    real_close = Session.close
+    calls = {"n": 0}
+
+    def close_on_a_dead_connection(self):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("ROLLBACK", {}, Exception("terminating connection due to administrator command"))
+        return real_close(self)
+
+    monkeypatch.setattr(Session, "close", close_on_a_dead_connection)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    assert calls["n"] >= 1
