@@ -245,7 +245,8 @@ def _track_read_across(actor: User, report: Report) -> None:
             f"Owner named in D7: {named}" if named and named.lower() != owner.user.name.lower() else None,
         )))
         actions.create_action(actor, report, {"kind": "preventive", "title": f"Read-across: {row.get('target') or ''}"[:500], "owner_id": owner.user_id,
-                                              "due_date": row["due"], "target": (row.get("target") or "")[:500] or None, "description": description})
+                                              "due_date": row["due"], "target": (row.get("target") or "")[:500] or None, "description": description},
+                              at_closure=True)
 
 
 def review(actor: User, report: Report, decision: Any, comment: Any, password: Any = None, return_to: Any = None, expected_stage: Any = None) -> Report:
