@@ -54,7 +54,9 @@ def test_the_demo_is_consistent_with_the_app_clock_on_any_day(db):
     """Loaded with the app's clock itself moved ahead, the overdue marks are the ones a person expects."""
     load_demo(now=utcnow())
     marks = {a.title: is_overdue(a) for a in db.session.scalars(select(Action))}
-    assert list(marks.values()) == [True]
+    # many actions (the closed story's all verified), one of them late: the sorting at the customer
+    assert len(marks) > 1 and [title for title, late in marks.items() if late] == [
+        "Helium-test the 612 blocked modules at the Volta warehouse before release"]
 
 
 def test_shifting_moves_every_iso_date_and_nothing_else():
@@ -67,12 +69,14 @@ def test_shifting_moves_every_iso_date_and_nothing_else():
 def test_the_method_examples_pass_their_gates_whatever_the_date(ctx):
     """The examples are documentation with fixed dates; they stay valid on any later day."""
     from app.method.rules import GateContext, check_discipline
+    from tests.helpers import example_action_facts
 
     for code in ("D2", "D3", "D4", "D5", "D6", "D7", "D8"):
         values = {c: method.EXAMPLES[c] for c in method.CODES}
-        context = GateContext(header=method.HEADER_EXAMPLE, values=values, today=utcnow().date() + dt.timedelta(days=800))
+        context = GateContext(header=method.HEADER_EXAMPLE, values=values, today=utcnow().date() + dt.timedelta(days=800),
+                              actions=example_action_facts(), live_attachments=set(method.EXAMPLE_EVIDENCE))
         blocks = [f.message for f in check_discipline(context, code) if f.level == method.BLOCK]
-        assert not [b for b in blocks if "date" in b.lower() or "future" in b.lower()], (code, blocks)
+        assert not blocks, (code, blocks)
 
 
 WALL_CLOCK = re.compile(r"\b(date\.today\(\)|datetime\.now\(\)|datetime\.utcnow\(\)|datetime\.today\(\))")

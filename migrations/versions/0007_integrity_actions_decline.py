@@ -253,6 +253,9 @@ class _Migration:
         user = self.conn.execute(sa.select(user_t.c.id).where(user_t.c.company_id == self.r.supplier_id).order_by(user_t.c.id).limit(1)).scalar()
         return user or self.conn.execute(sa.select(sa.func.min(user_t.c.id))).scalar(), False
 
+    def name_of(self, user_id: int) -> str:
+        return next((m.name for m in self.team if m.user_id == user_id), '') or ''
+
     def person(self, named: str) -> int | None:
         text = named.lower()
         hits = sorted((m for m in self.team if m.name and m.name.lower() in text), key=lambda m: -len(m.name))
@@ -281,11 +284,11 @@ class _Migration:
         taken.add(candidate)
         return candidate
 
-    def title(self, text: str, fallback: str, notes: list[str]) -> str:
-        text = text or fallback
+    def title(self, raw, fallback: str, notes: list[str]) -> str:
+        text = _text(raw) or fallback
         if len(text) <= 500:
             return text
-        notes.append(f'Full text: {text}')
+        notes.append(f'Full text: {raw}')  # as written
         return text[:499] + '…'
 
     def insert(self, entry, **values) -> int:
@@ -312,8 +315,8 @@ class _Migration:
     def containment(self, row: dict, i: int, entry) -> dict:
         notes = [NOTE.format(table='D3 containment', ref=f" (row {i}{', ' + _text(row.get('ref')) if row.get('ref') else ''})")]
         owner_text = _text(row.get('owner'))
-        owner, named = self.owner(owner_text)
-        if owner_text and not named:
+        owner, _named = self.owner(owner_text)
+        if owner_text and owner_text.lower() != self.name_of(owner).lower():
             notes.append(f'Owner named in the table: {owner_text}')
         introduced, effective = _date(row.get('introduced_on')), _date(row.get('effective_from'))
         for key, parsed in (('introduced_on', introduced), ('effective_from', effective)):
@@ -324,7 +327,7 @@ class _Migration:
             notes.append(f'Evidence named in the table: {evidence_text}')
         status = self.status(row.get('status'), notes, 'D3 containment')
         self.extra(row, {'ref', 'location', 'action', 'owner', 'introduced_on', 'effective_from', 'verification', 'effective_pct', 'status', 'evidence'}, notes)
-        title = self.title(_text(row.get('action')), f'Containment {i}', notes)
+        title = self.title(row.get('action'), f'Containment {i}', notes)
         due = effective or introduced or self.r.detected_on or (self.r.created_at or self.now).date()
         action_id = self.insert(
             entry, report_id=self.r.id, kind='containment', ref=self.ref('containment', _text(row.get('ref'))), title=title,
@@ -339,8 +342,8 @@ class _Migration:
     def pca(self, row: dict, i: int, entry) -> dict:
         notes = [NOTE.format(table='D5 permanent corrective action', ref=f" (row {i}{', ' + _text(row.get('ref')) if row.get('ref') else ''})")]
         owner_text = _text(row.get('owner'))
-        owner, named = self.owner(owner_text)
-        if owner_text and not named:
+        owner, _named = self.owner(owner_text)
+        if owner_text and owner_text.lower() != self.name_of(owner).lower():
             notes.append(f'Owner named in the table: {owner_text}')
         target = _date(row.get('target_date'))
         if row.get('target_date') and target is None:
@@ -351,7 +354,7 @@ class _Migration:
         causes = [r for r in re.split(r'[,;\s]+', _text(row.get('causes'))) if r]
         status = self.status(row.get('status'), notes, 'D5 PCA')
         self.extra(row, {'ref', 'causes', 'kind', 'action', 'owner', 'target_date', 'pre_verification', 'error_proofing', 'status', 'evidence'}, notes)
-        title = self.title(_text(row.get('action')), f'Corrective action {i}', notes)
+        title = self.title(row.get('action'), f'Corrective action {i}', notes)
         action_id = self.insert(
             entry, report_id=self.r.id, kind='corrective', ref=self.ref('corrective', _text(row.get('ref'))), title=title,
             description='\n'.join(notes), owner_id=owner, due_date=target or self.r.detected_on or (self.r.created_at or self.now).date(),
