@@ -14,7 +14,7 @@ from app.demo import evidence_bytes
 from app.method import CODES
 from app.models import AuditEvent, OutboxMessage, Report
 from tests.conftest import PASSWORD
-from tests.helpers import ExampleWalk, example, example_upload, header
+from tests.helpers import ExampleWalk, example, header, multipart
 
 
 def open_report(client, p, **extra) -> int:
@@ -65,8 +65,7 @@ def advance(client, rid, expect=200):
 
 
 def upload(client, rid, code="D4", name="trial.csv", data=b"sample;value\n1;0.05\n", **form):
-    r = client.post(f"/api/v1/reports/{rid}/attachments", data={"file": (io.BytesIO(data), name), "discipline": code, **form},
-                    content_type="multipart/form-data")
+    r = client.post(f"/api/v1/reports/{rid}/attachments", **multipart({"file": (io.BytesIO(data), name), "discipline": code, **form}))
     assert r.status_code == 201, r.get_json()
     return r.get_json()["id"]
 
@@ -138,8 +137,7 @@ def test_a_file_can_be_attached_to_an_evidence_field_as_it_is_uploaded(api, part
     att = upload(oem, rid, "D6", claim="validation_evidence")
     fields = oem.get(f"/api/v1/reports/{rid}").get_json()["disciplines"]["D6"]["fields"]
     assert fields["validation_evidence"] == [att]
-    r = oem.post(f"/api/v1/reports/{rid}/attachments", data={"file": (io.BytesIO(b"x;y\n"), "a.csv"), "discipline": "D6", "claim": "no_such_field"},
-                 content_type="multipart/form-data")
+    r = oem.post(f"/api/v1/reports/{rid}/attachments", **multipart({"file": (io.BytesIO(b"x;y\n"), "a.csv"), "discipline": "D6", "claim": "no_such_field"}))
     assert r.status_code == 422 and "claim" in r.get_json()["details"]["fields"]
 
 

@@ -9,7 +9,7 @@ from app.demo import evidence_bytes
 from app.method import BY_CODE, EXAMPLE_ACTION_UPDATES, EXAMPLE_ACTIONS, EXAMPLE_EVIDENCE
 from app.method.examples import replace_evidence
 from tests.conftest import PASSWORD, csrf_from, login
-from tests.helpers import example, header
+from tests.helpers import example, header, multipart
 
 
 def form_fields(code: str, values: dict, prefix: str = "f") -> dict:
@@ -59,7 +59,7 @@ class PageWalk:
                 "file": (io.BytesIO(evidence_bytes(name, what)), name)}
         if action_id:
             data.update(action_id=str(action_id), claim=claim or "")
-        r = client.post(f"/reports/{self.rid}/evidence", data=data, content_type="multipart/form-data")
+        r = client.post(f"/reports/{self.rid}/evidence", **multipart(data))
         assert r.status_code == 302, r.get_data(as_text=True)[:500]
         self.files[placeholder] = self._newest(client, f"/api/v1/reports/{self.rid}/attachments")["id"]
         return self.files[placeholder]

@@ -153,7 +153,8 @@ def detail(action_id: int):
             db.session.commit()
             notifications.wake()
             flash(_("Action %(ref)s saved.", ref=action.ref), "success")
-            return redirect(_back(here) + (f"#action-{action.id}" if request.form.get("back") else ""))
+            back = _back(here)
+            return redirect(back + (f"#action-{action.id}" if back != here else ""))
         except DomainError as exc:
             if isinstance(exc, Forbidden):
                 raise  # 403 from the shared handler, not a flash
