@@ -513,7 +513,9 @@ def schemas() -> dict:
         "pre_verification_evidence": nullable(array(integer(minimum=1), "corrective only: live attachment ids", maxItems=100)),
         "implementation_evidence": nullable(array(integer(minimum=1), "corrective only: live attachment ids", maxItems=100)),
     }
-    s["ActionCreate"] = obj({"kind": string(enum=values(ActionKind)), **action_values}, required=["kind", "title", "owner_id", "due_date"])
+    s["ActionCreate"] = obj({"kind": string(enum=values(ActionKind)), **action_values}, required=["kind", "title", "owner_id", "due_date"],
+                            description="Fields of another kind of action (e.g. location for a corrective action) or unknown ones: 422.",
+                            additionalProperties=False)
     s["ActionUpdate"] = obj(
         {
             "version": integer("the version you loaded; another: 409 conflict", minimum=1),
