@@ -92,3 +92,26 @@ def test_no_code_reads_the_machine_clock_for_a_date():
                 if WALL_CLOCK.search(line) and "noqa: wall-clock" not in line:
                     offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_demo_story_keeps_its_own_order(db):
+    """Parts come back before they are analysed, the fixes are implemented before the validation
+    starts, the validation ends before containment is lifted and before D6 passes - on the day
+    the demo is loaded, whatever day that is."""
+    from app.models import AuditEvent
+
+    load_demo(now=utcnow())
+    weld = db.session.scalars(select(Report).order_by(Report.id)).first()
+    values = {d.code: d.values for d in weld.disciplines}
+    verified = [dt.date.fromisoformat(c["verified_on"]) for c in values["D4"]["causes"]]
+    assert weld.part_return_date < min(verified) and weld.detected_on < weld.part_return_date
+    actions = db.session.scalars(select(Action).where(Action.report_id == weld.id)).all()
+    implemented = [a.implemented_on for a in actions if a.kind.value == "corrective"]
+    period_from, period_to = (dt.date.fromisoformat(values["D6"][k]) for k in ("period_from", "period_to"))
+    assert max(implemented) <= period_from and (period_to - period_from).days >= 27
+    lifted = [a.removed_at for a in actions if a.kind.value == "containment"]
+    d6_passed = db.session.scalars(select(AuditEvent.at).where(AuditEvent.report_id == weld.id, AuditEvent.action == "stage.advanced",
+                                                               AuditEvent.discipline == "D6")).one()
+    assert period_to < min(lifted).date() and max(lifted) <= d6_passed
+    assert all(a.verified_by_id not in (None, a.owner_id) for a in actions)
+    assert d6_passed.date() <= dt.date.fromisoformat(weld.due["D6"])  # four weeks of validation fit the 45 days

@@ -124,7 +124,7 @@ def test_the_reviewer_sees_the_warning_of_a_safety_complaint_without_emergency_r
     assert "D0: safety complaint without an emergency response - the team&#39;s reason" in warnings
 
 
-def test_a_decline_is_requested_refused_and_accepted_through_the_pages(app, api, parties):
+def test_a_decline_is_requested_refused_and_accepted_through_the_pages(app, api, parties, db):
     p = parties
     oem = api(p.oem_eng)
     rid = open_report(oem, p, title="Scratched housing")
@@ -161,3 +161,41 @@ def test_a_decline_is_requested_refused_and_accepted_through_the_pages(app, api,
     row = dashboard[dashboard.index("Scratched housing"):][:800]
     assert "declined" in row
     assert api(p.oem_lead).get(f"/api/v1/reports/{rid}").get_json()["outcome"] == "declined"
+    # the printable report states it, with the evidence
+    from flask import render_template
+
+    from app import method
+    from app.models import Report
+    from app.services.export import export_document
+
+    assert ql.get(f"/reports/{rid}/export.pdf").status_code == 200
+    with app.test_request_context():
+        report = db.session.get(Report, rid)
+        html = re.sub(r"\s+", " ", render_template("pdf/report.html", report=report, doc=export_document(report), method=method))
+    assert "Complaint declined." in html and "customer caused" in html and "meaning: <strong>decline accepted</strong>" in html
+    assert "mould-mark.png" in html and "outcome <span class=\"status\">declined</span>" in html
+
+
+def test_the_pdf_names_each_claims_files_with_their_sha256(app, db):
+    """The printable report of the demo's closed story: every claim of proof with its files."""
+    from flask import render_template
+    from sqlalchemy import select
+
+    from app import method
+    from app.demo import load_demo
+    from app.models import Attachment, Report
+    from app.services.export import export_document, render_pdf
+
+    load_demo()
+    report = db.session.scalars(select(Report).order_by(Report.id)).first()
+    files = {a.filename: a for a in db.session.scalars(select(Attachment).where(Attachment.report_id == report.id))}
+    with app.test_request_context():
+        html = render_template("pdf/report.html", report=report, doc=export_document(report), method=method)
+        assert render_pdf(report)[:5] == b"%PDF-"
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "outcome resolved" in re.sub(r"\s+", " ", text)
+    for name in ("C1-reproduction-trial.pdf", "validation-W3-joint-resistance.csv", "PFMEA-BM12S-M2-revG.pdf", "PCA1-trial-200.csv",
+                 "PCA1-installation-record.txt", "ICA1-retest-report.csv"):
+        assert re.search(re.escape(name) + r"\s+SHA-256 " + files[name].sha256, text), name
+    for ref in ("ICA1", "ICA4", "PCA1", "PCA3", "PA1"):
+        assert ref in text

@@ -335,6 +335,7 @@ def _save(report: Report, code: str, base_version: int, changed: dict, submitted
             conflicts=exc.details["fields"],
             version=exc.details["version"],
             yours=changed,
+            files=db.session.scalars(select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)).all(),
         ), 409
     except Invalid as exc:
         db.session.rollback()
