@@ -8,6 +8,7 @@ from collections import OrderedDict
 from types import SimpleNamespace
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -97,11 +98,11 @@ def _check_related(actor: User, report: Report, cleaned: dict[str, Any]) -> None
     if value is None:
         return
     if not isinstance(value, int):
-        raise Invalid("The related report must be given by its id.", fields={"related_report_id": "must be a report id"})
+        raise Invalid(_("The related report must be given by its id."), fields={"related_report_id": "must be a report id"})
     other = db.session.get(Report, value) if is_id(value) else None
     if (other is None or not policy.can_view(actor, other) or other.id == report.id
             or (other.oem_id, other.supplier_id) != (report.oem_id, report.supplier_id)):
-        raise Invalid("The related report must be another report of the same customer and supplier.",
+        raise Invalid(_("The related report must be another report of the same customer and supplier."),
                       fields={"related_report_id": "is not a report of the same customer and supplier"})
 
 
@@ -309,8 +310,8 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
     moved = {name: kind for name, kind in MOVED_TO_ACTIONS.get(code, {}).items() if name in fields}
     if moved:
         raise Invalid(
-            f"{', '.join(moved)} {'is' if len(moved) == 1 else 'are'} no longer a field of {code}: that work is recorded as tracked actions "
-            "(POST /api/v1/reports/{id}/actions, PATCH /api/v1/actions/{id}).",
+            _("%(fields)s: no longer a field of %(code)s - that work is recorded as tracked actions "
+              "(POST /api/v1/reports/{id}/actions, PATCH /api/v1/actions/{id}).", fields=", ".join(moved), code=code),
             fields={name: f"is not a field of {code}: use {kind} actions (POST /api/v1/reports/{{id}}/actions with kind {kind}; "
                           "implementation and lifting: PATCH /api/v1/actions/{id})" for name, kind in moved.items()},
         )
@@ -376,7 +377,7 @@ def check_discipline_evidence(report: Report, code: str, values: dict[str, Any])
         elif withdrawn:
             errors[path] = f"{', '.join(map(str, withdrawn))} is withdrawn"
     if errors:
-        raise Invalid("Evidence must be files uploaded to this report and not withdrawn.", fields=errors)
+        raise Invalid(_("Evidence must be files uploaded to this report and not withdrawn."), fields=errors)
 
 
 def evidence_claims(report: Report, code: str) -> list[tuple[str, str]]:
@@ -402,22 +403,22 @@ def attach_evidence(actor: User, report: Report, code: str, claim: str, attachme
     """Add a just-uploaded file to an evidence field or cell of `code` (a normal, audited save)."""
     entry = report.discipline(code)
     values = entry.values or {}
-    name, _, rest = claim.partition(".")
+    name, _sep, rest = claim.partition(".")
     f = method.BY_CODE[code].field(name)
     if f is None:
-        raise Invalid("There is no such evidence to attach the file to.", fields={"claim": f"is not an evidence field of {code}"})
+        raise Invalid(_("There is no such evidence to attach the file to."), fields={"claim": f"is not an evidence field of {code}"})
     if f.type == "evidence" and not rest:
         current = list(values.get(name) or [])
         if attachment_id in current:
             return []
         _entry, notes = save_discipline(actor, report, code, entry.version, {name: [*current, attachment_id]})
         return notes
-    row_id, _, column = rest.partition(".")
+    row_id, _sep, column = rest.partition(".")
     col = f.column(column) if f.type == "table" else None
     rows = [dict(r) for r in values.get(name) or []]
     row = next((r for r in rows if r.get("id") == row_id), None)
     if col is None or col.type != "evidence" or row is None:
-        raise Invalid("There is no such evidence to attach the file to.", fields={"claim": f"is not an evidence cell of {code}"})
+        raise Invalid(_("There is no such evidence to attach the file to."), fields={"claim": f"is not an evidence cell of {code}"})
     if attachment_id in (row.get(column) or []):
         return []
     row[column] = [*(row.get(column) or []), attachment_id]
