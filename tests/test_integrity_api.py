@@ -8,11 +8,11 @@ import io
 import json
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.demo import evidence_bytes
 from app.method import CODES
-from app.models import AuditEvent, OutboxMessage, Report
+from app.models import AuditEvent, OutboxMessage, Report, Review
 from tests.conftest import PASSWORD
 from tests.helpers import ExampleWalk, example, header, multipart
 
@@ -288,6 +288,16 @@ def test_the_supplier_declines_and_the_customer_refuses_then_accepts(api, partie
     listed = lead.get("/api/v1/reports?status=closed").get_json()["items"]
     assert [(r["id"], r["outcome"]) for r in listed] == [(rid, "declined")]
     assert db.session.get(Report, rid).outcome == "declined"
+    # the signed record holds: both decline reviews verify, and a rewritten reason is caught
+    from flask import current_app
+
+    runner = current_app.test_cli_runner()
+    clean = runner.invoke(args=["audit", "verify"])
+    assert clean.exit_code == 0, clean.output
+    db.session.execute(update(Review).where(Review.report_id == rid, Review.decision == "approve").values(decline_reason="duplicate"))
+    db.session.commit()
+    tampered = runner.invoke(args=["audit", "verify"])
+    assert tampered.exit_code != 0 and "decline_reason differ from the signed record" in tampered.output, tampered.output
 
 
 def test_a_decline_is_possible_only_while_open_at_d0_to_d4_and_a_duplicate_names_its_report(api, parties):

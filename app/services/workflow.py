@@ -17,7 +17,7 @@ from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet,
 from app.extensions import db
 from app.models import Attachment, Report, Review, Status, User, is_id, utcnow
 from app.services import audit
-from app.services.reports import gate_context, header_values, touch, withdraw_acceptances
+from app.services.reports import gate_context, header_values, withdraw_acceptances
 
 DECLINE_REASONS = ("not_our_part", "customer_caused", "no_trouble_found", "duplicate")
 DECLINE_STAGES = ("D0", "D1", "D2", "D3", "D4")
@@ -154,7 +154,6 @@ def advance(actor: User, report: Report, comment: Any = None, expected_stage: An
         report.stage = new
         audit.record("stage.advanced", actor, report, discipline=old, changes={"stage": [old, new]}, comment=comment)
         notify.stage_advanced(report, actor, old, new, comment)
-    touch(report)
     return report
 
 
@@ -211,9 +210,9 @@ def decline(actor: User, report: Report, reason: Any, comment: Any, related_repo
     report.status = Status.in_review
     audit.record("decline.requested", actor, report, discipline=report.stage,
                  changes={"status": ["open", "in_review"], "decline_reason": [None, reason], "evidence": [None, ids],
-                          **({"related_report": [None, related.number]} if related else {})}, comment=comment)
+                          **({"related_report": [None, related.number]} if related else {}),
+                          "review": [None, audit.review_snapshot(review, audit.REQUEST_COLUMNS)]}, comment=comment)
     notify.decline_requested(report, actor, reason, comment)
-    touch(report)
     return report
 
 
@@ -223,7 +222,8 @@ def _decide_decline(actor: User, report: Report, pending: Review, decision: str,
         comment = _comment(comment, required=True)
         pending.decided_at, pending.decided_by_id, pending.decision, pending.comment, pending.return_to = utcnow(), actor.id, "reject", comment, stage
         report.status = Status.open
-        audit.record("decline.refused", actor, report, discipline=stage, changes={"status": ["in_review", "open"]}, comment=comment)
+        audit.record("decline.refused", actor, report, discipline=stage, comment=comment, changes={
+            "status": ["in_review", "open"], "review": [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]})
     else:
         comment = _comment(comment, required=False)
         _check_password(actor, report, password, "accept decline")
@@ -236,10 +236,9 @@ def _decide_decline(actor: User, report: Report, pending: Review, decision: str,
         report.outcome = "declined"
         audit.record("decline.accepted", actor, report, discipline=stage, changes={
             "status": ["in_review", "closed"], "outcome": [None, "declined"],
-            "signature": [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": DECLINE_MEANING, "content_hash": signed}]},
-            comment=comment)
+            "signature": [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": DECLINE_MEANING, "content_hash": signed}],
+            "review": [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]}, comment=comment)
     notify.decline_decided(report, actor, decision, comment)
-    touch(report)
     return report
 
 
@@ -324,7 +323,6 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
             changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
         audit.record("review.approved", actor, report, discipline=stage, changes=changes, comment=comment)
         notify.review_decided(report, actor, "approve", comment, stage=stage)
-    touch(report)
     return report
 
 
@@ -342,7 +340,6 @@ def return_report(actor: User, report: Report, to: Any, comment: Any) -> Report:
     withdraw_acceptances(actor, report, target)
     audit.record("stage.returned", actor, report, discipline=target, changes={"stage": [old, target]}, comment=comment)
     notify.report_returned(report, actor, target, comment, old=old)
-    touch(report)
     return report
 
 
@@ -366,5 +363,4 @@ def reopen(actor: User, report: Report, comment: Any, password: Any, to: Any = N
                  changes={"status": ["closed", "open"], "revision": [old_rev, report.revision], "stage": [old_stage, target],
                           "outcome": [old_outcome, None]}, comment=comment)
     notify.report_reopened(report, actor, comment)
-    touch(report)
     return report
