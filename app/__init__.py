@@ -69,9 +69,11 @@ def _select_locale():
 def register_database(app: Flask) -> None:
     from app.db import configure_engine
     from app.extensions import db
+    from app.models import changes
 
     with app.app_context():
         configure_engine(db.engine)
+    changes.install()  # derived state's one owner: change counters move with every flush
 
 
 def register_blueprints(app: Flask) -> None:

@@ -27,7 +27,7 @@ from app.method.fields import parse_date
 from app.models import Action, ActionKind, ActionStatus, Attachment, Report, Status, User, utcnow
 from app.models.action import EVIDENCE_LISTS, REF_PREFIX
 from app.services import audit
-from app.services.reports import get_visible_child, touch
+from app.services.reports import get_visible_child
 
 CAUSES = ("occurrence", "non_detection", "systemic")
 STEPS = {
@@ -289,7 +289,6 @@ def create_action(actor: User, report: Report, data: Any, *, at_closure: bool = 
     audit.record("action.created", actor, report, discipline=action.discipline,
                  changes={"action_id": [None, action.id], **{k: [None, v] for k, v in snapshot(action).items() if v is not None}})
     _notify_assigned(report, actor, action, previous_owner=None)
-    touch(report)
     return action
 
 
@@ -382,7 +381,6 @@ def update_action(actor: User, action: Action, data: Any) -> Action:
                  changes={"action_id": [action.id, action.id], **changes}, comment=data.get("reason") if isinstance(data.get("reason"), str) else None)
     if action.owner_id != previous_owner.id:
         _notify_assigned(report, actor, action, previous_owner)
-    touch(report)
     return action
 
 

@@ -16,7 +16,7 @@ from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLa
 from app.extensions import db
 from app.models import Action, Attachment, Report, Status, User, is_id, utcnow
 from app.services import audit
-from app.services.reports import get_visible_child, touch
+from app.services.reports import get_visible_child
 from app.storage import errors as stored
 from app.storage import filetypes, get_store
 from app.storage.base import StagedBlob
@@ -119,7 +119,6 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
     audit.record("evidence.uploaded", actor, report, discipline=att.discipline, changes={
         "attachment_id": [None, att.id], "filename": [None, name], "sha256": [None, blob.sha256], "size": [None, blob.size],
         **({"action_id": [None, att.action_id]} if att.action_id else {}), **({"replaces": [None, replaces.id]} if replaces else {})})
-    touch(report)
     if action is not None:
         from app.services import actions
 
@@ -199,7 +198,6 @@ def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> list[
             stages = withdraw_acceptances(actor, report, code, f"evidence of {code} (\"{att.filename}\") withdrawn by {actor.name} after the customer accepted it")
             notes.append(_("The customer's acceptance of %(stages)s was withdrawn because evidence of %(code)s was withdrawn.",
                            stages=", ".join(stages), code=code))
-    touch(report)
     return notes
 
 

@@ -173,11 +173,6 @@ def create_report(actor: User, data: Any) -> Report:
     return report
 
 
-def touch(report: Report) -> None:
-    report.updated_at = utcnow()
-    report.change_counter = (report.change_counter or 0) + 1
-
-
 def ensure_not_frozen(report: Report, code: str) -> None:
     if report.status == Status.closed:
         raise Conflict("The report is closed; a quality lead must reopen it before anything can change.", {"rule": "closed"})
@@ -201,7 +196,6 @@ def update_header(actor: User, report: Report, data: Any) -> Report:
         if "detected_on" in changes:
             report.due = method.due_dates(report.detected_on or report.created_at.date())
         withdraw_acceptances(actor, report, "D0")
-        touch(report)
         audit.record("report.header_updated", actor, report, discipline="D0", changes=changes)
     return report
 
