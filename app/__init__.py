@@ -80,9 +80,11 @@ def _select_locale():
 def register_database(app: Flask) -> None:
     from app.db import configure_engine, end_session
     from app.extensions import db
+    from app.models import changes
 
     with app.app_context():
         configure_engine(db.engine)
+    changes.install()  # derived state's one owner: change counters move with every flush
     app.teardown_appcontext(end_session)  # runs before Flask-SQLAlchemy's own (registered earlier)
 
 

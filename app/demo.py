@@ -1,22 +1,30 @@
 """Demo data: one OEM, two suppliers, a user of every role in each, and three reports at
 different stages, written the way a battery-pack supplier writes them. Built through the same
-services as the app, so the audit trail is real."""
+services as the app, so the audit trail is real - and the gates are passed honestly: the
+containment, corrective and preventive work are tracked actions verified by a second person, the
+claims of proof are real (small generated) files uploaded through the evidence service, and the
+story's own dates keep their order (parts back before they are analysed, four weeks of
+validation that end before containment is lifted and D6 passes)."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import math
 import re
+import struct
+import zlib
 from typing import Any
 
 from flask import current_app
 
 from app import method
 from app.extensions import db
-from app.method import EXAMPLES, HEADER_EXAMPLE
+from app.method import EXAMPLE_ACTION_UPDATES, EXAMPLE_ACTIONS, EXAMPLE_EVIDENCE, EXAMPLES, HEADER_EXAMPLE
+from app.method.examples import action_body, replace_evidence
 from app.models.base import simulated_clock, utcnow
-from app.services import accounts, actions, reports, team, workflow
+from app.services import accounts, actions, evidence, reports, team, workflow
 
 PEOPLE = {
     "Volta Motors AG": ("oem", [
@@ -55,6 +63,7 @@ COOLANT_HEADER = {
     "part_name": "48 V battery module, 16 cells, with integrated cooling plate",
     "lots": [{"lot_or_serial": "2611-11", "qty": 960}],
     "detected_on": "2026-11-20",
+    "part_return_date": "2026-11-21",
     "detected_at": "end_of_line",
     "complaint_type": "safety",
     "severity": "critical",
@@ -93,21 +102,28 @@ COOLANT = {
         "preliminary_risk": "High: coolant leakage inside a pack can cause insulation faults. Containment at every location within 24 hours.",
     },
     "D3": {
-        "containment": [
-            {"ref": "ICA1", "location": "supplier_wip", "action": "Helium leak test of every module brazed on F2 before assembly", "owner": "Mia Schulz", "introduced_on": "2026-11-20", "effective_from": "2026-11-21", "verification": "Test detects all 4 returned leakers", "status": "verified"},
-            {"ref": "ICA2", "location": "supplier_stock", "action": "Sort finished modules of lot 2611-11 with helium test", "owner": "Mia Schulz", "introduced_on": "2026-11-20", "effective_from": "2026-11-21", "verification": "Sorting record reviewed by OEM resident", "status": "verified"},
-            {"ref": "ICA3", "location": "customer_stock", "action": "Resident team helium-tests blocked modules before release", "owner": "Jana Weber", "introduced_on": "2026-11-21", "effective_from": "2026-11-21", "verification": "Daily sheets countersigned by Volta logistics", "status": "in_progress"},
-        ],
         "ledger": [
             {"location": "supplier_wip", "suspect": 120, "checked": 120, "nok": 1, "ok": 119, "disposition": "scrap"},
             {"location": "supplier_stock", "suspect": 228, "checked": 228, "nok": 2, "ok": 226, "disposition": "scrap"},
             {"location": "in_transit", "suspect": 0, "checked": 0, "nok": 0, "ok": 0},
-            {"location": "customer_stock", "suspect": 612, "checked": 408, "nok": 3, "ok": 405, "disposition": "return"},
+            {"location": "customer_stock", "suspect": 612, "checked": 408, "nok": 3, "ok": 405, "disposition": "return", "unchecked_disposition": "blocked"},
         ],
         "clean_point": "Lot 2611-12, first lot brazed after the nitrogen dew point monitor was installed",
         "certified_marking": "Blue dot on module label plus 'HE-OK' stamp on the box until D6 is closed.",
     },
 }
+# The coolant story's containment: (owner, verifier, body); the sorting at the customer is late.
+COOLANT_CONTAINMENT = [
+    ("mia", "lukas", {"kind": "containment", "location": "supplier_wip", "title": "Helium leak test of every module brazed on F2 before assembly",
+                      "introduced_on": "2026-11-20", "effective_from": "2026-11-20", "effective_pct": 100, "qty_suspect": 120, "qty_checked": 120, "qty_nok": 1,
+                      "due_date": "2026-11-21"}, "The test detects all 4 returned leakers."),
+    ("mia", "jana", {"kind": "containment", "location": "supplier_stock", "title": "Sort the finished modules of lot 2611-11 with the helium test",
+                     "introduced_on": "2026-11-20", "effective_from": "2026-11-20", "effective_pct": 100, "qty_suspect": 228, "qty_checked": 228, "qty_nok": 2,
+                     "due_date": "2026-11-21"}, "Sorting record reviewed by the OEM resident engineer."),
+    ("jana", "lukas", {"kind": "containment", "location": "customer_stock", "title": "Block lot 2611-11 in the Volta warehouse (SAP block, hold tags)",
+                       "introduced_on": "2026-11-20", "effective_from": "2026-11-20", "effective_pct": 100, "qty_suspect": 612, "due_date": "2026-11-20"},
+     "SAP stock report: 612 modules blocked; hold tags checked on site."),
+]
 
 TORQUE_HEADER = {
     "title": "HV busbar screws below torque on pack PK-400, loose connection",
@@ -122,15 +138,16 @@ TORQUE_HEADER = {
     "severity": "major",
     "qty_complained": 12,
     "qty_delivered": 2400,
-    "repeat_failure": True,
-    "related_report": "8D-2025-0117",
+    "lots": [{"lot_or_serial": "VS-2611-19", "qty": 1200}, {"lot_or_serial": "VS-2611-20", "qty": 1200}],
+    "repeat_failure": False,
 }
 TORQUE = {
     "D0": {
         "symptom": "12 of 2,400 busbar kits (5,000 ppm) had M6 screws pre-assembled at 4-6 Nm instead of 9 Nm +/- 1; found by the Volta torque audit.",
         "era_needed": False,
+        "no_era_reason": "All 2,400 kits at Volta were re-torqued and audited on the day of detection; no kit left the Zwickau plant.",
         "full_8d_justified": True,
-        "justification": "Repeat failure of 8D-2025-0117 on a high-voltage connection: full 8D required.",
+        "justification": "A loose high-voltage connection can arc and overheat: safety-relevant, cause unknown, full 8D required.",
     },
 }
 
@@ -146,7 +163,7 @@ def _as(email: str):
 WELD_WRITTEN_FOR = dt.date.fromisoformat(HEADER_EXAMPLE["detected_on"])
 COOLANT_WRITTEN_FOR = dt.date(2026, 11, 20)
 TORQUE_WRITTEN_FOR = dt.date(2026, 11, 23)
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_ISO_DATE = re.compile(r"(?<![\w-])(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also the date of a time (2026-10-14T08:00:00Z)
 
 
 def shift_dates(value: Any, days: int) -> Any:
@@ -167,14 +184,84 @@ def shift_dates(value: Any, days: int) -> Any:
 
 # The closed story: days after its complaint (07:30 on the day of detection) when each discipline
 # was saved, advanced (submitted at a review point) and - at a review point - decided by the
-# customer. The content's own dates fit in: parts back on day 2, causes verified on days 4-5,
-# validation from day 18 to day 46, containment removed on days 47-48, D6 passed after that.
+# customer. The content's own dates fit in: containment in place on day 0 and verified the next
+# morning; parts back on day 2, causes verified on days 4-5; the fixes implemented on days 9-13;
+# validation from day 14 to day 41 (four weeks); containment lifted on day 42, D6 passed after
+# that, within its 45 days; closure signed on day 47.
 WELD_SCHEDULE = {
-    "D0": (0.10, 0.15), "D1": (0.20, 0.25), "D2": (0.50, 0.60), "D3": (0.90, 1.00, 1.40),
-    "D4": (5.20, 5.50), "D5": (8.50, 9.00, 10.50), "D6": (48.30, 48.60), "D7": (49.50, 50.00),
-    "D8": (50.50, 51.00, 53.50),
+    "D0": (0.10, 0.15), "D1": (0.20, 0.25), "D2": (0.30, 0.35), "D3": (0.90, 1.00, 1.40),
+    "D4": (5.20, 5.50), "D5": (7.90, 8.00, 8.40), "D6": (41.65, 42.50), "D7": (43.50, 44.00),
+    "D8": (44.50, 45.00, 47.50),
 }
 WELD_CLOSED_DAYS_AGO = 4  # closed a few days before the demo is loaded
+# Who is who in the example actions (EXAMPLE_ACTIONS' "owner" and "verifier" roles).
+WELD_ROLES = {"leader": "lukas.brandt@celltech.example", "champion": "petra.vogel@celltech.example",
+              "supplier_member": "mia.schulz@celltech.example", "customer_member": "jana.weber@volta.example"}
+# (day, what) of the actions and files of the weld story, between the disciplines' saves.
+WELD_EVENTS = [
+    (0.40, "create", "D3"), (0.50, "step", "D3"), (0.95, "verify", "D3"),
+    (4.50, "upload", 9101), (5.10, "upload", 9102), (5.12, "upload", 9103),
+    (7.60, "create", "D5"), (7.70, "start", "D5"),
+    (9.45, "implement", "PCA1"), (12.40, "implement", "PCA2"), (13.40, "implement", "PCA3"),
+    (14.10, "upload", 9401), (14.12, "upload", 9402),
+    (20.00, "create", "D7"), (20.10, "start", "D7"), (36.00, "implement", "PA1"), (38.00, "verify", "D7"),
+    (41.50, "upload", 9304), (41.55, "verify", "D5"), (42.08, "lift", None),
+]
+
+
+def evidence_bytes(filename: str, description: str) -> bytes:
+    """A small, real file for an example's evidence: a CSV of measurements, a text record, a
+    one-page PDF or a PNG - enough to be stored, fingerprinted and opened."""
+    ext = filename.rsplit(".", 1)[-1].lower()
+    if ext == "csv":
+        rows = ["sample;value;unit;result"] + [f"{i};{0.052 + (i % 7) * 0.004:.3f};mOhm;OK" for i in range(1, 31)]
+        return ("# " + description + "\n" + "\n".join(rows) + "\n").encode()
+    if ext == "png":
+        return _png(96, 64, (40, 110, 170))
+    if ext == "pdf":
+        return _pdf(f"{filename}: {description}")
+    return (f"{filename}\n\n{description}\n\nRecorded for the 8D report; signed off by the responsible engineer.\n").encode()
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def _pdf(text: str) -> bytes:
+    safe = text.encode("latin-1", "replace").decode("latin-1").replace("\\", "/").replace("(", "[").replace(")", "]")[:180]
+    stream = f"BT /F1 11 Tf 50 780 Td ({safe}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{i} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for off in offsets:
+        out.write(f"{off:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def _upload(actor, report, placeholder: int, shift: int, action=None) -> int:
+    """Upload the file a placeholder stands for - to the action it proves something of, if any
+    (it joins the action's evidence for that discipline)."""
+    code, name, what = EXAMPLE_EVIDENCE[placeholder]
+    what = shift_dates(what, shift)
+    att = evidence.upload(actor, report, io.BytesIO(evidence_bytes(name, what)), name, code, action_id=action.id if action else None, description=what)
+    return att.id
 
 
 def load_demo(now: dt.datetime | None = None) -> None:
@@ -209,17 +296,7 @@ def _load(clock, now: dt.datetime) -> None:
     team.change_member(jana, r1, jana.id, {"role": "member", "function": "Customer SQE"})
     team.add_member(lukas, r1, petra.id, "champion", "Quality manager")
     team.add_member(lukas, r1, mia.id, "member", "Process engineering, laser welding")
-    content = shift_dates(EXAMPLES, weld)
-    for code, (saved, advanced, *decided) in WELD_SCHEDULE.items():
-        _at(clock, start + dt.timedelta(days=saved))
-        if code in content:
-            reports.save_discipline(lukas, r1, code, r1.discipline(code).version, content[code])
-        _at(clock, start + dt.timedelta(days=advanced))
-        workflow.advance(lukas, r1, f"{code} ready for your review." if decided else None)
-        if decided:
-            _at(clock, start + dt.timedelta(days=decided[0]))
-            workflow.review(thomas, r1, "approve", f"{code} accepted.", password)
-        db.session.flush()
+    _weld_story(clock, start, r1, weld, thomas, password)
 
     # 2. A coolant leak, its containment submitted for the customer's review yesterday; D4 is due
     #    in a few days and a containment action at the customer is overdue.
@@ -241,9 +318,17 @@ def _load(clock, now: dt.datetime) -> None:
             reports.save_discipline(lukas, r2, code, r2.discipline(code).version, content[code])
         _at(clock, opened + dt.timedelta(days=advanced))
         workflow.advance(lukas, r2, None)
+    verifiers = {"lukas": lukas, "jana": jana, "mia": mia}
+    for i, (owner, verifier, body, verification) in enumerate(shift_dates(COOLANT_CONTAINMENT, coolant)):
+        _at(clock, opened + dt.timedelta(days=0.55 + i * 0.02))
+        ica = actions.create_action(lukas, r2, {**body, "owner_id": verifiers[owner].id})
+        for status in ("in_progress", "implemented"):
+            actions.update_action(verifiers[owner], ica, {"version": ica.version, "status": status})
+        _at(clock, opened + dt.timedelta(days=0.70 + i * 0.02))
+        actions.update_action(verifiers[verifier], ica, {"version": ica.version, "status": "verified", "verification": verification})
     _at(clock, opened + dt.timedelta(days=0.8))
     sorting = actions.create_action(lukas, r2, {
-        "kind": "containment", "location": "customer_stock", "owner_id": jana.id,
+        "kind": "containment", "location": "customer_stock", "owner_id": jana.id, "qty_suspect": 612, "qty_checked": 408, "qty_nok": 3,
         "title": "Helium-test the 612 blocked modules at the Volta warehouse before release",
         "due_date": (detected + dt.timedelta(days=2)).isoformat(),
     })
@@ -269,6 +354,71 @@ def _load(clock, now: dt.datetime) -> None:
     _at(clock, midnight + day_so_far * 0.75)
     workflow.advance(sven, r3, "Symptom quantified, no ERA needed: kits at Volta already audited.")
     db.session.commit()
+
+
+def _weld_story(clock, start: dt.datetime, report, shift: int, thomas, password: str) -> None:
+    """The disciplines (WELD_SCHEDULE) and the actions and files (WELD_EVENTS) in time order."""
+    people = {role: _as(email) for role, email in WELD_ROLES.items()}
+    lukas = people["leader"]
+    files: dict[int, int] = {}
+    tracked: dict[str, Any] = {}
+    bodies = {a["ref"]: shift_dates(a, shift) for items in EXAMPLE_ACTIONS.values() for a in items}
+    updates = {u["ref"]: shift_dates(u, shift) for items in EXAMPLE_ACTION_UPDATES.values() for u in items}
+    content = shift_dates(EXAMPLES, shift)
+    timeline: list[tuple[float, int, Any]] = [(day, 1, event) for day, *event in WELD_EVENTS]
+    for code, (saved, advanced, *decided) in WELD_SCHEDULE.items():
+        timeline += [(saved, 0, ("save", code)), (advanced, 0, ("advance", code))]
+        if decided:
+            timeline.append((decided[0], 0, ("decide", code)))
+
+    def refs_of(code: str) -> list[str]:
+        return [a["ref"] for a in EXAMPLE_ACTIONS.get(code, [])]
+
+    def step(ref: str, **change) -> None:
+        action = tracked[ref]
+        actor = change.pop("_by", None) or action.owner
+        actions.update_action(actor, action, {"version": action.version, **change})
+
+    for day, _order, (what, arg) in sorted(timeline, key=lambda t: (t[0], t[1])):
+        _at(clock, start + dt.timedelta(days=day))
+        if what == "save" and arg in content:
+            reports.save_discipline(lukas, report, arg, report.discipline(arg).version, replace_evidence(content[arg], files))
+        elif what == "advance":
+            workflow.advance(lukas, report, f"{arg} ready for your review." if len(WELD_SCHEDULE[arg]) == 3 else None)
+        elif what == "decide":
+            workflow.review(thomas, report, "approve", f"{arg} accepted.", password)
+        elif what == "upload":
+            wanted = [arg] if isinstance(arg, int) else [p for p, (code, _n, _w) in EXAMPLE_EVIDENCE.items() if code == arg]
+            for placeholder in wanted:
+                files[placeholder] = _upload(lukas, report, placeholder, shift)
+        elif what == "create":
+            for ref in refs_of(arg):
+                body = bodies[ref]
+                lists = {k: body[k] for k in ("evidence", "pre_verification_evidence") if k in body}
+                created = tracked[ref] = actions.create_action(lukas, report, action_body({k: v for k, v in body.items() if k not in lists},
+                                                                                           people[body["owner"]].id))
+                if body["kind"] != "preventive":  # the pins on line M3 are photographed once they are installed
+                    for placeholder in (p for ids in lists.values() for p in ids):
+                        files[placeholder] = _upload(lukas, report, placeholder, shift, created)
+        elif what in ("step", "start"):
+            for ref in refs_of(arg):
+                step(ref, status="in_progress")
+                if what == "step":
+                    step(ref, status="implemented")
+        elif what == "implement":
+            change = {k: v for k, v in updates.get(arg, {}).items() if k not in ("ref", "implementation_evidence")}
+            step(arg, status="implemented", **change)
+            for placeholder in updates.get(arg, {}).get("implementation_evidence", []) + bodies[arg].get("evidence", []) * (arg == "PA1"):
+                files[placeholder] = _upload(lukas, report, placeholder, shift, tracked[arg])
+        elif what == "verify":
+            for ref in refs_of(arg):
+                body = bodies[ref]
+                step(ref, status="verified", verification=body["verification"], _by=people[body["verifier"]])
+        elif what == "lift":
+            for ref, change in updates.items():
+                if "removed_at" in change:
+                    step(ref, removed_at=change["removed_at"], _by=lukas)
+        db.session.flush()
 
 
 def _at(clock, when: dt.datetime) -> None:

@@ -102,6 +102,12 @@ def can_review(user, report: Report) -> bool:
     return is_oem_quality_lead(user, report)
 
 
+def can_decline(user, report: Report) -> bool:
+    """Triage: the supplier's team leader or champion may ask the customer to decline a complaint
+    that is not the supplier's (the customer's quality lead decides, as in a review)."""
+    return can_advance(user, report) and user.company_id == report.supplier_id
+
+
 def can_return(user, report: Report) -> bool:
     return can_advance(user, report) or is_oem_quality_lead(user, report)
 

@@ -18,6 +18,7 @@ def user_ref(user: User | None) -> dict | None:
 def review_json(r: Review) -> dict:
     out = {
         "id": r.id,
+        "kind": r.kind or "stage",
         "stage": r.stage,
         "revision": r.revision,
         "requested_at": iso(r.requested_at),
@@ -31,6 +32,9 @@ def review_json(r: Review) -> dict:
         "withdrawn_at": iso(r.withdrawn_at),
         "withdrawn_reason": r.withdrawn_reason,
         "signature": None,
+        "decline_reason": r.decline_reason,
+        "related_report_id": r.related_report_id,
+        "evidence": list(r.evidence or []),
     }
     if r.signed_at:
         out["signature"] = {
@@ -68,6 +72,7 @@ def report_summary(r: Report) -> dict:
         "created_at": iso(r.created_at),
         "updated_at": iso(r.updated_at),
         "closed_at": iso(r.closed_at),
+        "outcome": r.outcome,
         "due": r.due or {},
         "overdue": report_overdue(r),
     }
@@ -92,14 +97,24 @@ def report_json(r: Report) -> dict:
             "disciplines": {d.code: discipline_json(d) for d in sorted(r.disciplines, key=lambda d: d.code)},
             "review": None
             if pending is None
-            else {"stage": pending.stage, "requested_at": iso(pending.requested_at), "requested_by": user_ref(pending.requested_by)},
+            else {"kind": pending.kind or "stage", "stage": pending.stage, "requested_at": iso(pending.requested_at),
+                  "requested_by": user_ref(pending.requested_by), **({"decline_reason": pending.decline_reason} if pending.kind == "decline" else {})},
             "reviews": [review_json(v) for v in r.reviews],
             "signatures": signatures,
-            "signature": review_json(closure)["signature"] if closure and r.status.value == "closed" else None,
+            "signature": _closing_signature(r, closure),
             "review_points": list(method.review_points()),
         }
     )
     return out
+
+
+def _closing_signature(r: Report, closure: Review | None) -> dict | None:
+    """The signature that closed the report: the closure's - or the accepted decline's."""
+    if r.status.value != "closed":
+        return None
+    if r.outcome == "declined":
+        closure = next((v for v in reversed(r.reviews) if v.kind == "decline" and v.accepted), None)
+    return review_json(closure)["signature"] if closure else None
 
 
 def event_json(e: AuditEvent) -> dict:
@@ -147,12 +162,24 @@ def action_json(a: Action) -> dict:
         "owner": user_ref(a.owner),
         "due_date": iso(a.due_date),
         "overdue": is_overdue(a),
+        "ref": a.ref,
         "cause": a.cause,
+        "causes": list(a.causes or []),
         "cause_ref": a.cause_ref,
         "location": a.location,
         "qty_suspect": a.qty_suspect,
         "qty_checked": a.qty_checked,
         "qty_nok": a.qty_nok,
+        "introduced_on": iso(a.introduced_on),
+        "effective_from": iso(a.effective_from),
+        "effective_pct": a.effective_pct,
+        "pre_verification": a.pre_verification,
+        "error_proofing": a.error_proofing,
+        "target": a.target,
+        "implemented_on": iso(a.implemented_on),
+        "evidence": list(a.evidence or []),
+        "pre_verification_evidence": list(a.pre_verification_evidence or []),
+        "implementation_evidence": list(a.implementation_evidence or []),
         "status": a.status.value,
         "verification": a.verification,
         "verified_by": user_ref(a.verified_by),

@@ -14,7 +14,8 @@ from sqlalchemy import insert, select
 
 from app import create_app
 from app.extensions import db
-from app.method import CODES, EXAMPLES, HEADER_EXAMPLE
+from app.method import CODES, EXAMPLE_EVIDENCE, EXAMPLES, HEADER_EXAMPLE
+from app.method.examples import replace_evidence
 from app.models import Company, Report, User, utcnow
 from app.services import actions, audit, reports, team
 
@@ -55,17 +56,20 @@ def full_report() -> int:
     sup = db.session.scalar(select(Company).where(Company.name == "CellTech Modules GmbH"))
     r = reports.create_report(lukas, {**HEADER_EXAMPLE, "title": "Bench: full report", "oem_id": oem.id, "supplier_id": sup.id})
     team.add_member(lukas, r, mia.id, "member")
+    from app.models import Attachment
+
+    rows = [Attachment(report_id=r.id, discipline=CODES[i % 9], filename=f"evidence-{i}.pdf", size=1000 + i, sha256=f"{i:064x}",
+                       content_type="application/pdf", storage_key=f"00/00/{i:064x}", uploaded_by_id=lukas.id) for i in range(10)]
+    db.session.add_all(rows)
+    db.session.flush()
+    # the examples' evidence placeholders stand for these rows
+    files = {placeholder: rows[i % len(rows)].id for i, placeholder in enumerate(EXAMPLE_EVIDENCE)}
     for code in CODES:
         if code in EXAMPLES and code != "D1":
-            reports.save_discipline(lukas, r, code, 0, copy.deepcopy(EXAMPLES[code]))
+            reports.save_discipline(lukas, r, code, 0, replace_evidence(copy.deepcopy(EXAMPLES[code]), files))
     for i in range(20):
         actions.create_action(lukas, r, {"kind": ["containment", "corrective", "preventive"][i % 3], "title": f"Bench action {i}",
                                          "owner_id": mia.id, "due_date": "2026-12-31", "location": "supplier_stock" if i % 3 == 0 else None})
-    from app.models import Attachment
-
-    for i in range(10):
-        db.session.add(Attachment(report_id=r.id, discipline=CODES[i % 9], filename=f"evidence-{i}.pdf", size=1000 + i, sha256=f"{i:064x}",
-                                  content_type="application/pdf", storage_key=f"00/00/{i:064x}", uploaded_by_id=lukas.id))
     while db.session.scalar(select(Report.audit_seq).where(Report.id == r.id)) < 200:
         audit.record("bench.note", lukas, r, discipline="D4", changes={"note": [None, "x"]})
         db.session.flush()

@@ -96,6 +96,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table by rebuilding it (batch mode): with foreign keys enforced, dropping
+            # the old copy of a table that other rows refer to fails - or cascades. SQLite's own recipe:
+            # foreign keys off for the rebuild (outside any transaction), checked before they are on again.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # no BEGIN may come first
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -104,6 +110,13 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.commit()
+            driver = connection.connection.driver_connection
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+            driver.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
 
 
 if context.is_offline_mode():

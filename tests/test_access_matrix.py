@@ -223,6 +223,14 @@ def _advance(w: World, caller: str) -> dict:
     return {"comment": "Team complete."}
 
 
+def _decline(w: World, caller: str) -> dict:
+    return {"reason": "not_our_part", "comment": "The returned housing carries another supplier's mould mark.", "evidence": [w.attachment_id]}
+
+
+def _decline_form(w: World, caller: str) -> dict:
+    return {**_decline(w, caller), "evidence": str(w.attachment_id), "related_report_id": ""}
+
+
 def _team_add(w: World, caller: str) -> dict:
     return {"user_id": w.newcomer_id, "role": "member"}
 
@@ -413,6 +421,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.resolve_conflict", "POST"): Rule(EDITORS, REPORT, ok=302, body=_d2_resolve),
     ("reports.advance", "POST"): Rule(STEERING, REPORT, ok=302, body=_advance),
     ("reports.return_report", "POST"): Rule(RETURNERS, REPORT, ok=302, body=_return),
+    ("reports.decline", "POST"): Rule(STEERING, REPORT, ok=302, body=_decline_form),
     ("reports.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="in_review", body=_review_form),
     ("reports.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="closed", body=_reopen),
     ("reports.team_add", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=_team_add_form),
@@ -474,6 +483,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.gate", "GET"): Rule(READERS, REPORT),
     ("api.advance", "POST"): Rule(STEERING, REPORT, body=_advance),
     ("api.return_report", "POST"): Rule(RETURNERS, REPORT, body=_return),
+    ("api.decline", "POST"): Rule(STEERING, REPORT, body=_decline),
     ("api.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="in_review", body=_signature),
     ("api.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="closed", body=_reopen),
     ("api.list_team", "GET"): Rule(READERS, REPORT),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.method import CODES
 from tests.conftest import PASSWORD
-from tests.helpers import example, header
+from tests.helpers import ExampleWalk, example, header
 
 
 def open_report(api_client, p, **extra):
@@ -34,6 +34,12 @@ def advance(api_client, report_id, expect=200):
     return r.get_json()
 
 
+def example_walk(api, p, rid) -> ExampleWalk:
+    """The method's examples, with the team of `parties` in the example's roles."""
+    users = {"leader": p.sup_eng, "champion": p.sup_lead, "supplier_member": p.sup_eng2, "customer_member": p.oem_eng}
+    return ExampleWalk(rid, {role: api(user) for role, user in users.items()}, users)
+
+
 def test_report_walks_from_d0_to_signed_closure_with_every_gate_enforced(api, parties):
     p = parties
     oem = api(p.oem_eng)
@@ -50,6 +56,7 @@ def test_report_walks_from_d0_to_signed_closure_with_every_gate_enforced(api, pa
     assert oem.post(f"/api/v1/reports/{rid}/team", json={"user_id": p.sup_lead.id, "role": "champion"}).status_code == 403
     assert lead.post(f"/api/v1/reports/{rid}/team", json={"user_id": p.sup_lead.id, "role": "champion"}).status_code == 201
     assert lead.post(f"/api/v1/reports/{rid}/team", json={"user_id": p.other_eng.id, "role": "member"}).status_code == 422
+    walk = example_walk(api, p, rid)
 
     for code in CODES:
         # the gate refuses the empty discipline and lists what is missing
@@ -62,7 +69,7 @@ def test_report_walks_from_d0_to_signed_closure_with_every_gate_enforced(api, pa
             r = lead.patch(f"/api/v1/reports/{rid}", json={k: v for k, v in header().items() if k != "title"})
             assert r.status_code == 200, r.get_json()
         if code != "D1":
-            save(lead, rid, code, example(code))
+            save(lead, rid, code, walk.prepare(code))
         result = advance(lead, rid)
         if code in ("D3", "D5", "D8"):
             assert result["status"] == "in_review" and result["review"]["stage"] == code
@@ -228,13 +235,22 @@ def test_method_describes_itself_and_examples_are_complete(client):
     assert codes == list(CODES)
     by = {d["code"]: d for d in body["disciplines"]}
     assert [c for c in codes if by[c]["review_point"]] == ["D3", "D5", "D8"]
-    assert by["D4"]["due_days"] == 7
+    assert by["D4"]["due_days"] == 10 and by["D6"]["due_days"] == 45 and by["D8"]["due_days"] == 60
     d2 = {f["name"]: f for f in by["D2"]["fields"]}
     assert d2["is_is_not"]["type"] == "table" and {c["name"] for c in d2["is_is_not"]["columns"]} >= {"dimension", "is", "is_not"}
     for d in body["disciplines"]:
         assert isinstance(d["example"], dict)
         for f in d["fields"]:
-            assert f["type"] in ("text", "number", "date", "choice", "bool", "table")
+            assert f["type"] in ("text", "number", "date", "choice", "bool", "evidence", "table")
+    d4 = {f["name"]: f for f in by["D4"]["fields"]}
+    assert {c["name"]: c["type"] for c in d4["causes"]["columns"]}["evidence"] == "evidence"
+    assert {f["name"]: f["type"] for f in by["D6"]["fields"]}["validation_evidence"] == "evidence"
+    assert "containment" not in {f["name"] for f in by["D3"]["fields"]} and "pcas" not in {f["name"] for f in by["D5"]["fields"]}
+    assert [a["ref"] for a in by["D3"]["example"]["actions"]] == ["ICA1", "ICA2", "ICA3", "ICA4"]
+    assert [a["ref"] for a in by["D5"]["example"]["actions"]] == ["PCA1", "PCA2", "PCA3"]
+    assert {u["ref"] for u in by["D6"]["example"]["action_updates"]} == {"PCA1", "PCA2", "PCA3", "ICA1", "ICA2", "ICA3", "ICA4"}
+    placeholders = {e["placeholder"] for e in body["example_evidence"]}
+    assert set(by["D4"]["example"]["causes"][0]["evidence"]) <= placeholders
 
 
 def test_admin_api_creates_companies_and_users_and_deactivation_ends_tokens(api, parties, platform_admin):

@@ -466,6 +466,10 @@ def _review_edits(row: Review, other_user_id: int, other_report_id: int) -> dict
         "content_hash": {"content_hash": "0" * 64},
         "withdrawn_at": {"withdrawn_at": row.decided_at + later},
         "withdrawn_reason": {"withdrawn_reason": "withdrawn"},
+        "kind": {"kind": "decline" if row.kind != "decline" else "stage"},
+        "decline_reason": {"decline_reason": "not_our_part"},
+        "related_report_id": {"related_report_id": other_report_id},
+        "evidence": {"evidence": [1]},
     }
 
 

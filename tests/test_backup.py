@@ -9,6 +9,7 @@ import time
 
 import requests
 
+from app.method import EXAMPLE_EVIDENCE
 from tests.support.live_server import ROOT, LiveServer
 
 ADD_EVIDENCE = """
@@ -67,7 +68,8 @@ def test_backup_while_running_and_restore_into_an_empty_instance(tmp_path):
         assert {status for _, status in saves} == {200}, saves
         assert any(started <= at <= finished for at, _ in saves), "nobody could save while the backup ran"
         manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
-        assert len(manifest["files"]) == 3 and manifest["counts"]["report"] == 3
+        # the demo's evidence files (one per file of the method's example) and the three uploaded above
+        assert len(manifest["files"]) == len(EXAMPLE_EVIDENCE) + 3 and manifest["counts"]["report"] == 3
     finally:
         source.stop()
 
@@ -77,7 +79,7 @@ def test_backup_while_running_and_restore_into_an_empty_instance(tmp_path):
         out = target.flask("restore", str(tmp_path / "backup"))
         assert "Restored and verified" in out, out
         assert "intact" in target.flask("audit", "verify")
-        assert target.flask("storage", "fsck").strip() == "checked 3 file(s), 0 corrupt"
+        assert target.flask("storage", "fsck").strip() == f"checked {len(EXAMPLE_EVIDENCE) + 3} file(s), 0 corrupt"
         # a second restore into the now non-empty instance is refused
         try:
             target.flask("restore", str(tmp_path / "backup"))

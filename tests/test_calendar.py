@@ -54,7 +54,9 @@ def test_the_demo_is_consistent_with_the_app_clock_on_any_day(db):
     """Loaded with the app's clock itself moved ahead, the overdue marks are the ones a person expects."""
     load_demo(now=utcnow())
     marks = {a.title: is_overdue(a) for a in db.session.scalars(select(Action))}
-    assert list(marks.values()) == [True]
+    # many actions (the closed story's all verified), one of them late: the sorting at the customer
+    assert len(marks) > 1 and [title for title, late in marks.items() if late] == [
+        "Helium-test the 612 blocked modules at the Volta warehouse before release"]
 
 
 def test_shifting_moves_every_iso_date_and_nothing_else():
@@ -67,12 +69,14 @@ def test_shifting_moves_every_iso_date_and_nothing_else():
 def test_the_method_examples_pass_their_gates_whatever_the_date(ctx):
     """The examples are documentation with fixed dates; they stay valid on any later day."""
     from app.method.rules import GateContext, check_discipline
+    from tests.helpers import example_action_facts
 
     for code in ("D2", "D3", "D4", "D5", "D6", "D7", "D8"):
         values = {c: method.EXAMPLES[c] for c in method.CODES}
-        context = GateContext(header=method.HEADER_EXAMPLE, values=values, today=utcnow().date() + dt.timedelta(days=800))
+        context = GateContext(header=method.HEADER_EXAMPLE, values=values, today=utcnow().date() + dt.timedelta(days=800),
+                              actions=example_action_facts(), live_attachments=set(method.EXAMPLE_EVIDENCE))
         blocks = [f.message for f in check_discipline(context, code) if f.level == method.BLOCK]
-        assert not [b for b in blocks if "date" in b.lower() or "future" in b.lower()], (code, blocks)
+        assert not blocks, (code, blocks)
 
 
 WALL_CLOCK = re.compile(r"\b(date\.today\(\)|datetime\.now\(\)|datetime\.utcnow\(\)|datetime\.today\(\))")
@@ -88,3 +92,26 @@ def test_no_code_reads_the_machine_clock_for_a_date():
                 if WALL_CLOCK.search(line) and "machine-clock: intended" not in line:
                     offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_demo_story_keeps_its_own_order(db):
+    """Parts come back before they are analysed, the fixes are implemented before the validation
+    starts, the validation ends before containment is lifted and before D6 passes - on the day
+    the demo is loaded, whatever day that is."""
+    from app.models import AuditEvent
+
+    load_demo(now=utcnow())
+    weld = db.session.scalars(select(Report).order_by(Report.id)).first()
+    values = {d.code: d.values for d in weld.disciplines}
+    verified = [dt.date.fromisoformat(c["verified_on"]) for c in values["D4"]["causes"]]
+    assert weld.part_return_date < min(verified) and weld.detected_on < weld.part_return_date
+    actions = db.session.scalars(select(Action).where(Action.report_id == weld.id)).all()
+    implemented = [a.implemented_on for a in actions if a.kind.value == "corrective"]
+    period_from, period_to = (dt.date.fromisoformat(values["D6"][k]) for k in ("period_from", "period_to"))
+    assert max(implemented) <= period_from and (period_to - period_from).days >= 27
+    lifted = [a.removed_at for a in actions if a.kind.value == "containment"]
+    d6_passed = db.session.scalars(select(AuditEvent.at).where(AuditEvent.report_id == weld.id, AuditEvent.action == "stage.advanced",
+                                                               AuditEvent.discipline == "D6")).one()
+    assert period_to < min(lifted).date() and max(lifted) <= d6_passed
+    assert all(a.verified_by_id not in (None, a.owner_id) for a in actions)
+    assert d6_passed.date() <= dt.date.fromisoformat(weld.due["D6"])  # four weeks of validation fit the 45 days

@@ -3,6 +3,7 @@ and a refused request changes nothing. Stored XSS attempts render inert everywhe
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -11,8 +12,11 @@ from hypothesis import strategies as st
 
 from app.extensions import db
 from app.method import BY_CODE, CODES
+from app.models import utcnow
 from app.services import reports, team
 from tests.conftest import login
+
+IN_A_MONTH = (utcnow().date() + dt.timedelta(days=30)).isoformat()
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False) | st.text(max_size=50),
@@ -160,6 +164,7 @@ JSON_ENDPOINTS = {
     "api.update_report_header": "leader",
     "api.patch_discipline": "leader",
     "api.advance": "leader",
+    "api.decline": "leader",
     "api.review": "leader",
     "api.return_report": "leader",
     "api.reopen": "leader",
@@ -205,7 +210,7 @@ def hostile_world(app, api, parties, platform_admin, report, client):
     from app.services import actions, comments, evidence
 
     p = parties
-    action = actions.create_action(p.sup_eng, report, {"kind": "corrective", "title": "Check the weld", "owner_id": p.sup_eng.id, "due_date": "2030-06-30"})
+    action = actions.create_action(p.sup_eng, report, {"kind": "corrective", "title": "Check the weld", "owner_id": p.sup_eng.id, "due_date": IN_A_MONTH})
     comment, _ = comments.add_comment(p.sup_eng, report, "D2", "Photos follow.")
     att = evidence.upload(p.sup_eng, report, io.BytesIO(b"lot;nok\n2611;3\n"), "ledger.csv", "D2")
     db.session.commit()

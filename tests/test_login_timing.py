@@ -1,11 +1,9 @@
 """Signing in does the same work for an unknown e-mail as for a known one: exactly one password
 verification (against a dummy hash made once per process), no hashing - so the time it takes
-tells nobody whether an account exists."""
+tells nobody whether an account exists. (The times themselves are measured by the benchmark,
+bench/login_timing.py: tests assert the work done, never the clock.)"""
 
 from __future__ import annotations
-
-import statistics
-import time
 
 import pytest
 from argon2 import PasswordHasher
@@ -61,21 +59,3 @@ def test_every_failed_sign_in_costs_exactly_one_verification_and_no_hashing(app,
         argon2_calls.update(hash=0, verify=0)
         assert door(client, email, password) == 401, case
         assert argon2_calls == {"hash": 0, "verify": 1}, f"{case}: {argon2_calls}"
-
-
-def test_the_median_time_of_unknown_and_known_e_mails_differs_by_less_than_ten_percent(app, make_user, monkeypatch):
-    """With argon2's real parameters (those of production): interleaved, so that the load of the
-    machine falls on both alike."""
-    monkeypatch.setitem(app.config, "PASSWORD_HASH_FAST", False)
-    known = make_user("engineer", email="known@celltech.example")  # hashed with the real parameters too
-    client = app.test_client()
-    for email in ("warm-up@nowhere.example", known.email):
-        _token(client, email, "wrong-password-8d")
-    times: dict[str, list[float]] = {"known": [], "unknown": []}
-    for i in range(9):
-        for kind, email in (("known", known.email), ("unknown", f"nobody{i}@nowhere.example")):
-            start = time.perf_counter()
-            assert _token(client, email, "wrong-password-8d") == 401
-            times[kind].append(time.perf_counter() - start)
-    known_median, unknown_median = statistics.median(times["known"]), statistics.median(times["unknown"])
-    assert abs(known_median - unknown_median) < 0.10 * max(known_median, unknown_median), (known_median, unknown_median)

@@ -16,7 +16,7 @@ from app.api.openapi import OPERATIONS, build_spec
 from app.method import CODES, EXAMPLES, HEADER_EXAMPLE
 from app.models import utcnow
 from tests.conftest import PASSWORD, Api, login
-from tests.helpers import example, header
+from tests.helpers import ExampleWalk, example, example_upload, header
 
 PREFIX = "/api/v1"
 # API.md's codes, plus 503 `unavailable`: the evidence store away (an outage, never client input)
@@ -389,7 +389,9 @@ def test_real_responses_match_the_document(client, api, parties, platform_admin,
     call(checker, oem, "PATCH", f"/api/v1/reports/{rid}/disciplines/D0", 400, json={"base_version": "1", "fields": {}})
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/disciplines/D0", 200)
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/disciplines/D9", 404)
-    call(checker, oem, "PATCH", f"/api/v1/reports/{rid}/disciplines/D4", 200, json={"base_version": 0, "fields": example("D4")})
+    d4 = ExampleWalk(rid, {"leader": oem}, {}).values("D4")  # its evidence: files uploaded to the report
+    call(checker, oem, "PATCH", f"/api/v1/reports/{rid}/disciplines/D4", 422, json={"base_version": 0, "fields": example("D4")})  # placeholder ids
+    call(checker, oem, "PATCH", f"/api/v1/reports/{rid}/disciplines/D4", 200, json={"base_version": 0, "fields": d4})
     call(checker, oem, "GET", f"/api/v1/reports/{rid}", 200)  # tables with row ids, values of two disciplines
 
     # team
@@ -451,10 +453,13 @@ def test_a_walk_to_review_and_closure_matches_the_document(api, parties, checker
     call(checker, oem, "PATCH", f"/api/v1/reports/{rid}/team/{p.oem_eng.id}", 200, json={"role": "member"})
     call(checker, lead, "POST", f"/api/v1/reports/{rid}/team", 201, json={"user_id": p.sup_lead.id, "role": "champion"})
     call(checker, lead, "PATCH", f"/api/v1/reports/{rid}", 200, json={k: v for k, v in header().items() if k != "title"})
+    walk = ExampleWalk(rid, {"leader": lead, "champion": api(p.sup_lead), "supplier_member": api(p.sup_eng2), "customer_member": oem},
+                       {"leader": p.sup_eng, "champion": p.sup_lead, "supplier_member": p.sup_eng2, "customer_member": p.oem_eng})
     for code in CODES:
         if code != "D1":
+            values = walk.prepare(code)
             version = lead.get(f"/api/v1/reports/{rid}").get_json()["disciplines"][code]["version"]
-            call(checker, lead, "PATCH", f"/api/v1/reports/{rid}/disciplines/{code}", 200, json={"base_version": version, "fields": example(code)})
+            call(checker, lead, "PATCH", f"/api/v1/reports/{rid}/disciplines/{code}", 200, json={"base_version": version, "fields": values})
         result = call(checker, lead, "POST", f"/api/v1/reports/{rid}/advance", 200, json={"comment": "ready"})
         if result["status"] == "in_review":
             assert result["review"]["stage"] == code
@@ -465,6 +470,8 @@ def test_a_walk_to_review_and_closure_matches_the_document(api, parties, checker
     assert closed_report["status"] == "closed" and closed_report["signature"]["meaning"] == "closure approved"
     call(checker, oem, "PATCH", f"/api/v1/reports/{rid}/disciplines/D2", 409, json={"base_version": 1, "fields": {}})
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/export", 200)
+    actions = call(checker, oem, "GET", f"/api/v1/reports/{rid}/actions?per_page=200", 200)["items"]
+    assert {a["ref"] for a in actions} == {"ICA1", "ICA2", "ICA3", "ICA4", "PCA1", "PCA2", "PCA3", "PA1"}  # every field documented
     reopened = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/reopen", 200, json={"comment": "Field returns again.", "password": PASSWORD, "to": "D4"})
     assert reopened["status"] == "open" and reopened["stage"] == "D4"
     call(checker, lead, "POST", f"/api/v1/reports/{rid}/return", 200, json={"to": "D2", "comment": "The team must be re-checked."})
@@ -499,6 +506,36 @@ def test_actions_match_the_document(app, api, parties, checker):
     call(checker, sup, "PATCH", f"/api/v1/actions/{action['id']}", 200, json={"version": changed["version"], "status": "cancelled", "reason": "Duplicate."})
     exported = call(checker, oem, "GET", f"/api/v1/reports/{rid}/export", 200)
     assert exported.get("actions"), "the export carries the actions"
+
+
+def test_evidence_fields_and_a_decline_match_the_document(api, parties, checker):
+    """Evidence: a claim at upload, withdrawal notes; the decline: requested, refused, accepted."""
+    p = parties
+    oem, lead, qlead = api(p.oem_eng), api(p.sup_eng), api(p.oem_lead)
+    body = {"title": "Label with wrong part number", "oem_id": p.oem.id, "supplier_id": p.supplier.id}
+    rid = call(checker, oem, "POST", "/api/v1/reports", 201, json=body)["id"]
+    call(checker, oem, "POST", f"/api/v1/reports/{rid}/team", 201, json={"user_id": p.sup_eng.id, "role": "leader"})
+    file_id = example_upload(lead, rid, 9304)
+    call(checker, lead, "PATCH", f"/api/v1/reports/{rid}/disciplines/D6", 200, json={"base_version": 0, "fields": {"validation_evidence": [file_id]}})
+    call(checker, lead, "PATCH", f"/api/v1/reports/{rid}/disciplines/D6", 422, json={"base_version": 1, "fields": {"validation_evidence": [999999]}})
+    call(checker, lead, "PATCH", f"/api/v1/reports/{rid}/disciplines/D6", 400, json={"base_version": 1, "fields": {"validation_evidence": "file.pdf"}})
+    call(checker, lead, "PATCH", f"/api/v1/reports/{rid}/disciplines/D3", 422, json={"base_version": 0, "fields": {"containment": []}})
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/decline", 422, json={"reason": "duplicate", "comment": "Same as the other one.", "evidence": [file_id]})
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/decline", 422, json={"reason": "not_our_part", "comment": "x", "evidence": []})
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/decline", 400, json={"reason": "not_our_part", "comment": "x", "evidence": "all"})
+    call(checker, oem, "POST", f"/api/v1/reports/{rid}/decline", 403, json={"reason": "not_our_part", "comment": "x", "evidence": [file_id]})
+    asked = call(checker, lead, "POST", f"/api/v1/reports/{rid}/decline", 200, json={
+        "reason": "not_our_part", "comment": "The label is printed by the OEM's logistics provider.", "evidence": [file_id]})
+    assert asked["status"] == "in_review" and asked["review"]["kind"] == "decline"
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/decline", 409, json={"reason": "not_our_part", "comment": "again", "evidence": [file_id]})
+    refused = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/review", 200, json={"decision": "reject", "comment": "Our provider uses your template."})
+    assert refused["status"] == "open" and refused["reviews"][-1]["kind"] == "decline"
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/decline", 200, json={
+        "reason": "customer_caused", "comment": "The template was changed by the OEM on 2026-09-01.", "evidence": [file_id]})
+    closed = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/review", 200, json={"decision": "approve", "password": PASSWORD})
+    assert closed["status"] == "closed" and closed["outcome"] == "declined" and closed["signature"]["meaning"] == "decline accepted"
+    call(checker, lead, "DELETE", f"/api/v1/attachments/{file_id}", 409)  # closed
+    call(checker, lead, "GET", "/api/v1/reports?status=closed", 200)
 
 
 def test_cookie_session_writes_without_csrf_are_documented(app, client, parties, checker):

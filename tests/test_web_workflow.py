@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 
-from app.method import BY_CODE
+from app.demo import evidence_bytes
+from app.method import BY_CODE, EXAMPLE_ACTION_UPDATES, EXAMPLE_ACTIONS, EXAMPLE_EVIDENCE
+from app.method.examples import replace_evidence
 from tests.conftest import PASSWORD, csrf_from, login
-from tests.helpers import example, header
+from tests.helpers import example, header, multipart
 
 
 def form_fields(code: str, values: dict, prefix: str = "f") -> dict:
@@ -31,7 +34,85 @@ def _cell(value):
         return "yes"
     if value is False:
         return "no"
+    if isinstance(value, list):  # an evidence field: the picked files
+        return [str(v) for v in value]
     return str(value)
+
+
+class PageWalk:
+    """The method's example through the pages: files uploaded with the evidence form (attached to
+    an action or an evidence field at once), actions added with the discipline page's form and
+    taken through their steps with the inline forms - by their owners, verified by someone else."""
+
+    def __init__(self, rid: int, clients: dict, users: dict):
+        self.rid, self.clients, self.users = rid, clients, users
+        self.files: dict[int, int] = {}
+        self.actions: dict[str, int] = {}
+
+    def _newest(self, client, path: str) -> dict:
+        return max(client.get(path + "?per_page=200").get_json()["items"], key=lambda x: x["id"])
+
+    def upload(self, placeholder: int, action_id: int | None = None, claim: str | None = None) -> int:
+        code, name, what = EXAMPLE_EVIDENCE[placeholder]
+        client = self.clients["leader"]
+        data = {"csrf_token": csrf_from(page(client, f"/reports/{self.rid}?d={code}")), "discipline": code, "description": what,
+                "file": (io.BytesIO(evidence_bytes(name, what)), name)}
+        if action_id:
+            data.update(action_id=str(action_id), claim=claim or "")
+        r = client.post(f"/reports/{self.rid}/evidence", **multipart(data))
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        self.files[placeholder] = self._newest(client, f"/api/v1/reports/{self.rid}/attachments")["id"]
+        return self.files[placeholder]
+
+    def action(self, ref: str) -> dict:
+        return self.clients["leader"].get(f"/api/v1/actions/{self.actions[ref]}").get_json()
+
+    def step(self, ref: str, role: str, **form) -> None:
+        code = self.action(ref)["discipline"]
+        client = self.clients[role]
+        data = {"csrf_token": csrf_from(page(client, f"/reports/{self.rid}?d={code}")), "version": str(self.action(ref)["version"]),
+                "back": f"/reports/{self.rid}?d={code}", **form}
+        r = client.post(f"/actions/{self.actions[ref]}", data=data)
+        assert r.status_code == 302 and "/reports/" in r.headers["Location"], r.get_data(as_text=True)[:500]
+        shown = client.get(r.headers["Location"]).get_data(as_text=True)
+        assert f"Action {ref} saved." in shown, re.findall(r'role="status"[^>]*>(.*?)<', shown)
+
+    def prepare(self, code: str) -> dict:
+        for placeholder, (discipline, _n, _w) in EXAMPLE_EVIDENCE.items():
+            if discipline == code and placeholder not in {i for a in EXAMPLE_ACTIONS.get(code, []) for k in ("evidence", "pre_verification_evidence")
+                                                          for i in a.get(k, [])} and placeholder not in self.files:
+                if not any(placeholder in u.get("implementation_evidence", []) for u in EXAMPLE_ACTION_UPDATES.get(code, [])):
+                    self.upload(placeholder)
+        for a in EXAMPLE_ACTIONS.get(code, []):
+            client = self.clients["leader"]
+            form = {k: v for k, v in a.items() if k not in ("owner", "verifier", "verification", "evidence", "pre_verification_evidence", "causes")}
+            form = {k: str(v) for k, v in form.items()}
+            if a.get("causes"):
+                form.update(causes=a["causes"], causes_present="1")
+            form.update(owner_id=str(self.users[a["owner"]].id), d=code, csrf_token=csrf_from(page(client, f"/reports/{self.rid}?d={code}")))
+            r = client.post(f"/reports/{self.rid}/actions", data=form)
+            assert r.status_code == 302
+            assert f"Action added and assigned to {self.users[a['owner']].name}." in client.get(r.headers["Location"]).get_data(as_text=True)
+            self.actions[a["ref"]] = self._newest(client, f"/api/v1/reports/{self.rid}/actions")["id"]
+            for claim in ("evidence", "pre_verification_evidence"):
+                for placeholder in a.get(claim, []):
+                    self.upload(placeholder, self.actions[a["ref"]], claim)
+            self.step(a["ref"], a["owner"], status="in_progress")
+            if code != "D5":
+                self.step(a["ref"], a["owner"], status="implemented")
+                self.step(a["ref"], a["verifier"], status="verified", verification=a["verification"])
+        for u in EXAMPLE_ACTION_UPDATES.get(code, []):
+            if "implemented_on" in u:
+                self.step(u["ref"], "leader", status="implemented", implemented_on=u["implemented_on"])
+                for placeholder in u.get("implementation_evidence", []):
+                    self.upload(placeholder, self.actions[u["ref"]], "implementation_evidence")
+        for u in EXAMPLE_ACTION_UPDATES.get(code, []):
+            if "removed_at" in u:
+                self.step(u["ref"], "leader", lift="now")
+        if code == "D6":
+            for a in EXAMPLE_ACTIONS["D5"]:
+                self.step(a["ref"], a["verifier"], status="verified", verification=a["verification"])
+        return replace_evidence(example(code), self.files)
 
 
 def page(client, url):
@@ -69,10 +150,12 @@ def test_next_redirect_stays_on_this_site(client, parties):
 
 def test_walk_a_report_to_closure_through_the_pages(app, parties):
     p = parties
-    oem_c, lead_c, ql_c = app.test_client(), app.test_client(), app.test_client()
+    oem_c, lead_c, ql_c, champion_c, member_c = (app.test_client() for _ in range(5))
     login(oem_c, p.oem_eng)
     login(lead_c, p.sup_eng)
     login(ql_c, p.oem_lead)
+    login(champion_c, p.sup_lead)
+    login(member_c, p.sup_eng2)
 
     # The OEM engineer opens the complaint.
     new = {"oem_id": str(p.oem.id), "supplier_id": str(p.supplier.id), **form_fields("header", header())}
@@ -90,6 +173,8 @@ def test_walk_a_report_to_closure_through_the_pages(app, parties):
     r = post_form(lead_c, f"/reports/{rid}/team", {"user_id": p.sup_lead.id, "role": "champion"}, f"/reports/{rid}?d=D1")
     team_page = page(lead_c, f"/reports/{rid}?d=D1")
     assert p.sup_lead.name in team_page and p.oem_eng.name in team_page
+    walk = PageWalk(rid, {"leader": lead_c, "champion": champion_c, "supplier_member": member_c, "customer_member": oem_c},
+                    {"leader": p.sup_eng, "champion": p.sup_lead, "supplier_member": p.sup_eng2, "customer_member": p.oem_eng})
 
     for code in ["D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8"]:
         # Advancing an incomplete discipline shows what is missing.
@@ -99,8 +184,9 @@ def test_walk_a_report_to_closure_through_the_pages(app, parties):
             shown = lead_c.get(r.headers["Location"]).get_data(as_text=True)
             assert "What is missing" in shown and "cannot be completed yet" in shown
         if code != "D1":
+            values = walk.prepare(code)
             version = re.search(r'name="base_version" value="(\d+)"', page(lead_c, f"/reports/{rid}?d={code}")).group(1)
-            r = post_form(lead_c, f"/reports/{rid}/disciplines/{code}", {"base_version": version, **form_fields(code, example(code))}, f"/reports/{rid}?d={code}")
+            r = post_form(lead_c, f"/reports/{rid}/disciplines/{code}", {"base_version": version, **form_fields(code, values)}, f"/reports/{rid}?d={code}")
             assert r.status_code == 302, (code, r.get_data(as_text=True)[:3000])
         r = post_form(lead_c, f"/reports/{rid}/advance", {"comment": "done"}, f"/reports/{rid}")
         assert r.status_code == 302, (code, r.get_data(as_text=True)[:3000])

@@ -23,6 +23,7 @@ from app.method.definition import DISCIPLINES, HEADER_FIELDS, LOCATIONS
 from app.method.fields import FIELD_TYPES, MAX_ROWS, MAX_SHORT, MAX_TEXT, Field
 from app.method.rules import BLOCK, WARN
 from app.models import ActionKind, ActionStatus, CompanyKind, Role, Status, TeamRole
+from app.services.workflow import DECLINE_REASONS
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1"
@@ -123,6 +124,9 @@ def field_value_schema(f: Field) -> dict:
         out = string('one of the choices ("" clears the choice)', enum=[c.value for c in f.choices] + [""])
     elif f.type == "bool":
         out = boolean()
+    elif f.type == "evidence":
+        out = array(integer(minimum=1), "ids of live (not withdrawn) attachments of the same report; another report's or a withdrawn file: 422",
+                    maxItems=100)
     elif f.type == "table":
         columns = {"id": string("stable row id, assigned by the server when missing", minLength=1, maxLength=40)}
         columns.update({c.name: field_value_schema(c) for c in f.columns})
@@ -212,6 +216,7 @@ def schemas() -> dict:
             "requested_at": DATETIME,
             "requested_by": nullable(ref("UserRef")),
             "request_comment": nullable(string()),
+            "kind": string("stage: a discipline submitted for review; decline: the supplier asks to decline the complaint", enum=["stage", "decline"]),
             "decision": nullable(string(enum=["approve", "reject"])),
             "decided_at": nullable(DATETIME),
             "decided_by": nullable(ref("UserRef")),
@@ -220,9 +225,14 @@ def schemas() -> dict:
             "withdrawn_at": nullable(DATETIME),
             "withdrawn_reason": nullable(string()),
             "signature": nullable(ref("Signature")),
+            "decline_reason": nullable(string("a decline: why", enum=list(DECLINE_REASONS))),
+            "related_report_id": nullable(ID),
+            "evidence": array(ID, "a decline: the attachment ids that support it"),
         }
     )
-    s["PendingReview"] = obj({"stage": CODE, "requested_at": DATETIME, "requested_by": nullable(ref("UserRef"))})
+    s["PendingReview"] = obj({"kind": string(enum=["stage", "decline"]), "stage": CODE, "requested_at": DATETIME,
+                              "requested_by": nullable(ref("UserRef")), "decline_reason": string(enum=list(DECLINE_REASONS))},
+                             required=["kind", "stage", "requested_at", "requested_by"])
 
     # The method and the values it defines.
     s["MethodField"] = obj(
@@ -242,6 +252,11 @@ def schemas() -> dict:
     s["Method"] = obj(
         {
             "header": obj({"fields": array(ref("MethodField")), "example": ref("ReportHeader")}),
+            "example_evidence": array(
+                obj({"placeholder": integer("the id that stands for this file in the examples", minimum=1), "discipline": CODE,
+                     "filename": string(), "description": string()}),
+                "the files the examples' evidence ids stand for: upload them and put their ids in place of the placeholders",
+            ),
             "disciplines": array(
                 obj(
                     {
@@ -251,7 +266,10 @@ def schemas() -> dict:
                         "review_point": boolean(),
                         "due_days": nullable(integer()),
                         "fields": array(ref("MethodField")),
-                        "example": {"type": "object", "description": "a complete, realistic set of values (see <code>Fields)"},
+                        "example": {"type": "object", "description": "a complete, realistic set of values (see <code>Fields); "
+                                    "'actions': bodies for POST /reports/{id}/actions (owner: a team role to replace by owner_id; verifier, "
+                                    "verification: the verified step by someone other than the owner); 'action_updates': PATCH /actions/{id} "
+                                    "bodies by ref"},
                     }
                 )
             ),
@@ -291,6 +309,8 @@ def schemas() -> dict:
         "created_at": DATETIME,
         "updated_at": DATETIME,
         "closed_at": nullable(DATETIME),
+        "outcome": nullable(string("how a closed report ended: resolved (closure approved) or declined (the supplier's decline accepted)",
+                                   enum=["resolved", "declined"])),
         "due": {"type": "object", "description": "due date per discipline code", "additionalProperties": DATE},
         "overdue": boolean("the current stage is past its due date"),
     }
@@ -369,12 +389,24 @@ def schemas() -> dict:
             "owner": nullable(ref("UserRef")),
             "due_date": DATE,
             "overdue": boolean(),
-            "cause": nullable(string(enum=list(ACTION_CAUSES))),
-            "cause_ref": nullable(string("the D4 cause it addresses, e.g. C1")),
+            "ref": string("e.g. ICA1, PCA2, PA1 - unique per report and kind"),
+            "cause": nullable(string("corrective: removes the cause (occurrence), adds detection (non_detection) or fixes the system", enum=list(ACTION_CAUSES))),
+            "causes": array(string(), "the D4 causes it addresses (their refs)"),
+            "cause_ref": nullable(string("the first of causes (older clients)")),
             "location": nullable(string("containment: where", enum=[c.value for c in LOCATIONS])),
             "qty_suspect": nullable(integer(minimum=0)),
             "qty_checked": nullable(integer(minimum=0)),
             "qty_nok": nullable(integer(minimum=0)),
+            "introduced_on": nullable(DATE),
+            "effective_from": nullable(DATE),
+            "effective_pct": nullable(integer(minimum=0, maximum=100)),
+            "pre_verification": nullable(string()),
+            "error_proofing": nullable(string()),
+            "target": nullable(string("preventive: the product, line or plant it applies to")),
+            "implemented_on": nullable(DATE),
+            "evidence": array(ID, "attachment ids: proof of effectiveness (containment) or of the work done"),
+            "pre_verification_evidence": array(ID, "corrective (D5): attachment ids proving the pre-verification"),
+            "implementation_evidence": array(ID, "corrective (D6): attachment ids proving the implementation"),
             "status": string("open -> in_progress -> implemented -> verified, or cancelled", enum=values(ActionStatus)),
             "verification": nullable(string()),
             "verified_by": nullable(ref("UserRef")),
@@ -449,6 +481,15 @@ def schemas() -> dict:
         required=["decision"],
     )
     s["Return"] = obj({"to": CODE, "comment": string()})
+    s["Decline"] = obj(
+        {
+            "reason": string(enum=list(DECLINE_REASONS)),
+            "comment": string("why, for the customer's quality lead", maxLength=5000),
+            "related_report_id": nullable(integer("the report this one duplicates (required for duplicate): same customer and supplier", minimum=1)),
+            "evidence": array(integer(minimum=1), "live attachment ids of this report that support the decline (at least one)", minItems=1),
+        },
+        required=["reason", "comment", "evidence"],
+    )
     s["Reopen"] = obj({"comment": string(), "password": string(), "to": nullable(CODE)}, required=["comment", "password"])
     s["TeamMemberCreate"] = obj(
         {"user_id": ID, "role": string(enum=values(TeamRole), default="member"), "function": nullable(string(maxLength=200))},
@@ -462,14 +503,27 @@ def schemas() -> dict:
         "description": nullable(string(maxLength=20_000)),
         "owner_id": integer("a working member of the report's team", minimum=1),
         "due_date": DATE,
+        "ref": nullable(string("unique per report and kind; assigned (ICA1, PCA2, PA1) when not given", maxLength=20)),
         "cause": nullable(string(enum=list(ACTION_CAUSES))),
-        "cause_ref": nullable(string("a cause of D4 (its ref)", maxLength=40)),
-        "location": nullable(string(enum=[c.value for c in LOCATIONS])),
-        "qty_suspect": nullable(integer(minimum=0, maximum=10**9)),
-        "qty_checked": nullable(integer(minimum=0, maximum=10**9)),
-        "qty_nok": nullable(integer(minimum=0, maximum=10**9)),
+        "causes": nullable(array(string(maxLength=40), "corrective, preventive: refs of D4 causes", maxItems=50)),
+        "cause_ref": nullable(string("a cause of D4 (its ref); older form of causes", maxLength=40)),
+        "location": nullable(string("containment only", enum=[c.value for c in LOCATIONS])),
+        "qty_suspect": nullable(integer("containment only", minimum=0, maximum=10**9)),
+        "qty_checked": nullable(integer("containment only", minimum=0, maximum=10**9)),
+        "qty_nok": nullable(integer("containment only", minimum=0, maximum=10**9)),
+        "introduced_on": nullable(string("containment only: YYYY-MM-DD", "date")),
+        "effective_from": nullable(string("containment only: YYYY-MM-DD", "date")),
+        "effective_pct": nullable(integer("containment only", minimum=0, maximum=100)),
+        "pre_verification": nullable(string("corrective only", maxLength=20_000)),
+        "error_proofing": nullable(string("corrective only", maxLength=20_000)),
+        "target": nullable(string("preventive only", maxLength=500)),
+        "evidence": nullable(array(integer(minimum=1), "live attachment ids of this report", maxItems=100)),
+        "pre_verification_evidence": nullable(array(integer(minimum=1), "corrective only: live attachment ids", maxItems=100)),
+        "implementation_evidence": nullable(array(integer(minimum=1), "corrective only: live attachment ids", maxItems=100)),
     }
-    s["ActionCreate"] = obj({"kind": string(enum=values(ActionKind)), **action_values}, required=["kind", "title", "owner_id", "due_date"])
+    s["ActionCreate"] = obj({"kind": string(enum=values(ActionKind)), **action_values}, required=["kind", "title", "owner_id", "due_date"],
+                            description="Fields of another kind of action (e.g. location for a corrective action) or unknown ones: 422.",
+                            additionalProperties=False)
     s["ActionUpdate"] = obj(
         {
             "version": integer("the version you loaded; another: 409 conflict", minimum=1),
@@ -478,6 +532,7 @@ def schemas() -> dict:
             "verification": string("required to verify (by someone other than the owner)"),
             "reason": string("required to cancel"),
             "removed_at": nullable(string("containment only, from D6 on: when it was lifted (ISO 8601)", "date-time")),
+            "implemented_on": string("the day it was implemented (YYYY-MM-DD), with or after the step to implemented", "date"),
         },
         required=["version"],
         additionalProperties=False,
@@ -653,6 +708,11 @@ OPERATIONS: list[Op] = [
     Op("POST", "/reports/{report_id}/review", "review", "Approve (signed with the password) or reject the stage under review", "workflow",
        response=REPORT, body=ref("ReviewDecision"), errors=(*WRITE, 409, 429),
        description="The OEM's quality lead only (else 403). A wrong password: 403 (recorded); too many: 429."),
+    Op("POST", "/reports/{report_id}/decline", "decline", "Ask the customer to decline the complaint (supplier's leader or champion, D0-D4)",
+       "workflow", response=REPORT, body=ref("Decline"), errors=(*WRITE, 409),
+       description="Not our part, customer-caused, no trouble found or a duplicate (related_report_id of the same two companies), with a comment "
+                   "and evidence. The report waits for the customer's quality lead (POST .../review: approve with the password closes it, "
+                   "outcome declined; reject with a comment lets the work go on). Not open or past D4: 409 (rule decline_not_allowed)."),
     Op("POST", "/reports/{report_id}/return", "return_report", "Send an open report back to an earlier discipline", "workflow", response=REPORT,
        body=ref("Return"), errors=(*WRITE, 409)),
     Op("POST", "/reports/{report_id}/reopen", "reopen", "Reopen a closed report (quality lead, with the password)", "workflow", response=REPORT,
@@ -693,11 +753,15 @@ OPERATIONS: list[Op] = [
     Op("DELETE", "/comments/{comment_id}", "withdraw_comment", "Withdraw a comment (author or admin; the audit trail keeps it)", "comments",
        ok=204, errors=(403,)),
     # evidence
-    Op("POST", "/reports/{report_id}/attachments", "upload_attachment", "Upload evidence (multipart: file, discipline, action_id?, description?, replaces_id?)",
+    Op("POST", "/reports/{report_id}/attachments", "upload_attachment",
+       "Upload evidence (multipart: file, discipline, action_id?, description?, replaces_id?, claim?)",
        "evidence", ok=201, response=ref("Attachment"), body_type="multipart/form-data",
        body={"type": "object", "required": ["file", "discipline"], "properties": {
            "file": {"type": "string", "format": "binary"}, "discipline": CODE, "action_id": {"type": "integer"},
-           "description": {"type": "string", "maxLength": 2000}, "replaces_id": {"type": "integer", "description": "the evidence this is a new version of"}}},
+           "description": {"type": "string", "maxLength": 2000}, "replaces_id": {"type": "integer", "description": "the evidence this is a new version of"},
+           "claim": {"type": "string", "description": "attach the file at once to what it proves: an evidence field of the discipline "
+                     "(validation_evidence) or a table cell (causes.<row id>.evidence); with action_id one of the action's evidence lists "
+                     "(default: pre_verification_evidence for D5, implementation_evidence for D6, else evidence)"}}},
        errors=(403, 409, 413, 415, 422, 503),
        description="413 when larger than MAX_UPLOAD_MB; 415 when the content (not the name) is not an accepted type; 503 when the evidence store does not answer (nothing stored)."),
     Op("GET", "/reports/{report_id}/attachments", "list_attachments", "The report's evidence (withdrawn items included)", "evidence",
@@ -707,7 +771,10 @@ OPERATIONS: list[Op] = [
        response={"type": "string", "format": "binary"}, response_type="application/octet-stream", errors=(409, 503),
        description="Content-Disposition: attachment; X-Content-Type-Options: nosniff. 409 (details.rule corrupted or missing) when the stored bytes do not match; 503 when the evidence store does not answer."),
     Op("DELETE", "/attachments/{attachment_id}", "withdraw_attachment", "Withdraw evidence (audited; the bytes are kept until an admin purges them)",
-       "evidence", ok=204, errors=(403, 409), description="Optional reason as JSON {\"reason\"} or ?reason=."),
+       "evidence", ok=204, errors=(403, 409),
+       description="Optional reason as JSON {\"reason\"} or ?reason=. When the file was proof of a discipline whose completion check had "
+                   "passed, the header X-8D-Notes carries a JSON list of what the withdrawal did (the proof lost, customer acceptances "
+                   "withdrawn; also in the audit trail). A file a discipline under review relies on: 409 (rule frozen)."),
 ]
 
 

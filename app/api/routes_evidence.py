@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -40,7 +42,7 @@ def upload_attachment(report_id: int):
             raise BadRequest("Send the file as multipart/form-data in the field 'file'.", {"fields": {"file": "is required"}})
         report = report_service.get_visible_report(current_user, report_id, for_update=True)
         att = evidence.upload(current_user, report, parts[0].staged, parts[0].filename, form.get("discipline"),
-                              form.get("action_id"), form.get("description"), form.get("replaces_id"))
+                              form.get("action_id"), form.get("description"), form.get("replaces_id"), form.get("claim") or None)
         db.session.commit()
     return created(attachment_json(att))
 
@@ -72,6 +74,11 @@ def withdraw_attachment(attachment_id: int):
         from app.api.util import json_body
 
         reason = json_body().get("reason", reason)
-    evidence.withdraw(current_user, att, report, reason)
+    notes = evidence.withdraw(current_user, att, report, reason)
     db.session.commit()
-    return "", 204
+    response = Response(status=204)
+    if notes:
+        # What the withdrawal also did (a passed discipline lost its proof, an acceptance was
+        # withdrawn), as a JSON list in ASCII; the audit trail holds the same.
+        response.headers["X-8D-Notes"] = json.dumps(notes)
+    return response

@@ -135,6 +135,15 @@ def review(report_id: int):
     return jsonify(report_json(_fresh(report_id)))
 
 
+@bp.route("/reports/<int:report_id>/decline", methods=["POST"])
+def decline(report_id: int):
+    report = _report(report_id, for_update=True)
+    data = json_body()
+    workflow.decline(current_user, report, data.get("reason"), data.get("comment"), data.get("related_report_id"), data.get("evidence"))
+    db.session.commit()
+    return jsonify(report_json(_fresh(report_id)))
+
+
 @bp.route("/reports/<int:report_id>/return", methods=["POST"])
 def return_report(report_id: int):
     report = _report(report_id, for_update=True)

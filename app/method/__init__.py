@@ -20,7 +20,7 @@ from app.method.definition import (
     HEADER_FIELDS,
     Discipline,
 )
-from app.method.examples import EXAMPLES, HEADER_EXAMPLE
+from app.method.examples import EXAMPLE_ACTION_UPDATES, EXAMPLE_ACTIONS, EXAMPLE_EVIDENCE, EXAMPLES, HEADER_EXAMPLE
 from app.method.fields import clean_values
 from app.method.rules import BLOCK, WARN, Finding, GateContext, check_discipline, gate_missing_items
 
@@ -31,6 +31,9 @@ __all__ = [
     "HEADER_FIELDS",
     "HEADER_BY_NAME",
     "EXAMPLES",
+    "EXAMPLE_ACTIONS",
+    "EXAMPLE_ACTION_UPDATES",
+    "EXAMPLE_EVIDENCE",
     "HEADER_EXAMPLE",
     "BLOCK",
     "WARN",
@@ -82,26 +85,35 @@ def next_code(code: str) -> str | None:
     return CODES[i + 1] if i + 1 < len(CODES) else None
 
 
+# What verifying a cause consists of: changing these does not void the verification.
+VERIFICATION_COLUMNS = frozenset({"id", "conclusion", "verified_by", "verified_on"})
+
+
 def on_save(code: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Rules that act on a save rather than at the gate. Returns notes for the audit trail.
 
-    D4: editing a verified cause's statement resets its conclusion to pending - a changed cause
-    has not been verified.
+    D4: editing any part of a verified cause (its statement, kind, method, result, evidence,
+    contribution ...) resets its conclusion to pending and clears who verified it and when - a
+    changed cause has not been verified.
     """
     notes: list[str] = []
     if code == "D4" and "causes" in new:
         before = {r.get("id"): r for r in old.get("causes") or []}
         for row in new["causes"] or []:
             prev = before.get(row.get("id"))
-            if (
-                prev is not None
-                and prev.get("conclusion") == "passed"
-                and row.get("conclusion") == "passed"
-                and (prev.get("statement") or "").strip() != (row.get("statement") or "").strip()
-            ):
+            if prev is None or prev.get("conclusion") != "passed" or row.get("conclusion") != "passed":
+                continue
+            changed = sorted(k for k in set(prev) | set(row) if k not in VERIFICATION_COLUMNS and _norm(prev.get(k)) != _norm(row.get(k)))
+            if changed:
                 row["conclusion"] = "pending"
-                notes.append(f"cause {row.get('ref') or row.get('id')} changed after verification: reset to pending")
+                row.pop("verified_by", None)
+                row.pop("verified_on", None)
+                notes.append(f"cause {row.get('ref') or row.get('id')} changed after verification ({', '.join(changed)}): reset to pending")
     return notes
+
+
+def _norm(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
 
 
 def method_json() -> dict:
@@ -109,6 +121,9 @@ def method_json() -> dict:
     days = due_days()
     return {
         "header": {"fields": [f.as_json() for f in HEADER_FIELDS], "example": HEADER_EXAMPLE},
+        "example_evidence": [
+            {"placeholder": pid, "discipline": code, "filename": name, "description": what} for pid, (code, name, what) in EXAMPLE_EVIDENCE.items()
+        ],
         "disciplines": [
             {
                 "code": d.code,
@@ -117,8 +132,17 @@ def method_json() -> dict:
                 "review_point": d.code in points,
                 "due_days": days.get(d.code),
                 "fields": [f.as_json() for f in d.fields],
-                "example": EXAMPLES[d.code],
+                "example": _example(d.code),
             }
             for d in DISCIPLINES
         ],
     }
+
+
+def _example(code: str) -> dict:
+    out = dict(EXAMPLES[code])
+    if code in EXAMPLE_ACTIONS:
+        out["actions"] = EXAMPLE_ACTIONS[code]
+    if code in EXAMPLE_ACTION_UPDATES:
+        out["action_updates"] = EXAMPLE_ACTION_UPDATES[code]
+    return out

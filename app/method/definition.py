@@ -16,6 +16,7 @@ from app.method.fields import (
     choice,
     choices,
     date,
+    evidence,
     line,
     number,
     table,
@@ -24,8 +25,10 @@ from app.method.fields import (
 
 CODES = ("D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8")
 DEFAULT_REVIEW_POINTS = ("D3", "D5", "D8")
-# Days from the complaint date (nextbuy24 defaults, see 8D-METHOD.md); configurable.
-DEFAULT_DUE_DAYS = {"D0": 1, "D1": 1, "D2": 1, "D3": 1, "D4": 7, "D5": 14, "D6": 14, "D7": 25, "D8": 30}
+# Days from the complaint date; configurable (DUE_DAYS). Containment within a day; an honest
+# validation of the fix runs about four weeks after it is implemented, so D6 has 45 days and the
+# closure 60 (8D-METHOD.md, "Wave 2").
+DEFAULT_DUE_DAYS = {"D0": 1, "D1": 1, "D2": 1, "D3": 1, "D4": 10, "D5": 15, "D6": 45, "D7": 55, "D8": 60}
 
 LOCATIONS = choices(
     ("supplier_wip", _l("Supplier WIP")),
@@ -38,6 +41,8 @@ LOCATIONS = choices(
 )
 # Every containment must cover these four locations (portals make them mandatory).
 MANDATORY_LOCATIONS = ("supplier_wip", "supplier_stock", "in_transit", "customer_stock")
+
+UNCHECKED_DISPOSITIONS = choices(("blocked", _l("Blocked")), ("quarantined", _l("Quarantined")), ("hold", _l("Hold")))
 
 ACTION_STATUS = choices(
     ("open", _l("Open")),
@@ -67,6 +72,7 @@ HEADER_FIELDS: tuple[Field, ...] = (
         "lots",
         _l("Affected lots / batches / serial numbers"),
         [line("lot_or_serial", _l("Lot or serial"), True), number("qty", _l("Quantity"), min=0)],
+        True,
     ),
     date("detected_on", _l("Date of detection"), True, help=_l("Due dates count from this date.")),
     choice(
@@ -103,7 +109,14 @@ HEADER_FIELDS: tuple[Field, ...] = (
     number("qty_returned", _l("Quantity returned"), min=0),
     date("part_return_date", _l("Part return date")),
     boolean("repeat_failure", _l("Repeat failure"), True),
-    line("related_report", _l("Related report")),
+    number(
+        "related_report_id",
+        _l("Related report"),
+        min=1,
+        help=_l("A repeat failure names the earlier report of the same customer and supplier."),
+        extra={"widget": "report"},
+    ),
+    line("related_report", _l("Other references to earlier complaints")),
 )
 HEADER_BY_NAME = {f.name: f for f in HEADER_FIELDS}
 
@@ -135,6 +148,11 @@ D0 = Discipline(
         text("symptom", _l("Symptom (defined and quantified)"), True),
         text("affected_parties", _l("Customer and affected parties")),
         boolean("era_needed", _l("Emergency response action (ERA) needed?"), True),
+        text(
+            "no_era_reason",
+            _l("Why no emergency response is needed"),
+            help=_l("Required for a safety complaint without an emergency response; the customer's reviewer is shown it."),
+        ),
         table(
             "era",
             _l("Emergency response actions"),
@@ -225,23 +243,6 @@ D3 = Discipline(
     _l("Contain at every location until the permanent fix is proven: supplier WIP and stock, in transit, customer stock."),
     (
         table(
-            "containment",
-            _l("Containment actions"),
-            [
-                line("ref", _l("Ref."), True, key=True),
-                choice("location", _l("Location"), LOCATIONS, True),
-                text("action", _l("Action"), True),
-                line("owner", _l("Owner"), True),
-                date("introduced_on", _l("Introduced on"), True),
-                date("effective_from", _l("Effective from"), True),
-                text("verification", _l("Verification"), True),
-                number("effective_pct", _l("% effective"), min=0, max=100),
-                choice("status", _l("Status"), ACTION_STATUS),
-                line("evidence", _l("Evidence")),
-            ],
-            help=_l("Or track them as containment actions (with owner, due date and status) below."),
-        ),
-        table(
             "ledger",
             _l("Containment ledger"),
             [
@@ -253,10 +254,19 @@ D3 = Discipline(
                 choice(
                     "disposition",
                     _l("Disposition"),
-                    choices(("scrap", _l("Scrap")), ("rework", _l("Rework")), ("return", _l("Return")), ("hold", _l("Hold"))),
+                    choices(
+                        ("scrap", _l("Scrap")),
+                        ("rework", _l("Rework")),
+                        ("return", _l("Return")),
+                        ("hold", _l("Hold")),
+                        ("blocked", _l("Blocked")),
+                        ("quarantined", _l("Quarantined")),
+                    ),
                 ),
+                choice("unchecked_disposition", _l("Unchecked parts"), UNCHECKED_DISPOSITIONS),
             ],
             True,
+            help=_l("The containment actions themselves are tracked per location below (owner, dates, verification by a second person)."),
         ),
         line("clean_point", _l("Clean point (first certified-good lot or serial)"), True),
         text("certified_marking", _l("Marking of certified shipments"), True),
@@ -298,7 +308,7 @@ D4 = Discipline(
                 line("verified_by", _l("Verified by")),
                 date("verified_on", _l("Verified on")),
                 number("contribution_pct", _l("% contribution"), min=0, max=100),
-                line("evidence", _l("Evidence")),
+                evidence("evidence", _l("Verification evidence")),
             ],
             True,
         ),
@@ -343,29 +353,12 @@ D5 = Discipline(
     _l("Permanent corrective actions chosen and verified"),
     _l("A verified permanent corrective action for every root cause and for the escape point."),
     (
-        table(
-            "pcas",
-            _l("Permanent corrective actions"),
-            [
-                line("ref", _l("Ref."), True, key=True),
-                line("causes", _l("Causes addressed (refs, comma-separated)"), True),
-                choice(
-                    "kind",
-                    _l("Kind"),
-                    choices(("occurrence", _l("Occurrence")), ("detection", _l("Detection")), ("systemic", _l("Systemic"))),
-                    True,
-                ),
-                text("action", _l("Action"), True),
-                line("owner", _l("Owner"), True),
-                date("target_date", _l("Target date"), True),
-                text("pre_verification", _l("Pre-verification (proof it works without side effects)"), True),
-                text("error_proofing", _l("Error-proofing (IATF 16949 10.2.4)")),
-                choice("status", _l("Status"), ACTION_STATUS),
-                line("evidence", _l("Evidence")),
-            ],
-            help=_l("Or track them as corrective actions (with owner, due date and status) below."),
+        text(
+            "validation_plan",
+            _l("Planned validation"),
+            True,
+            help=_l("The corrective actions themselves are tracked per cause below (owner, target date, pre-verification with its files)."),
         ),
-        text("validation_plan", _l("Planned validation")),
     ),
 )
 
@@ -374,16 +367,6 @@ D6 = Discipline(
     _l("Implement and validate permanent corrective actions"),
     _l("Implement every PCA with evidence, prove effectiveness with data over time, remove containment."),
     (
-        table(
-            "implementation",
-            _l("Implementation"),
-            [
-                line("pca", _l("PCA ref."), True),
-                date("implemented_on", _l("Implemented on"), True),
-                line("evidence", _l("Evidence"), True),
-            ],
-            True,
-        ),
         text("validation_method", _l("Validation method"), True),
         number("sample_size", _l("Sample size"), True, min=0),
         text("sample_scope", _l("Sample scope (lots, shifts, lines, conditions)"), True),
@@ -398,16 +381,7 @@ D6 = Discipline(
             choices(("pass", _l("Pass")), ("fail", _l("Fail")), ("inconclusive", _l("Inconclusive"))),
             True,
         ),
-        table(
-            "ica_removal",
-            _l("Containment removal"),
-            [
-                line("ica", _l("Containment ref."), True),
-                date("removed_on", _l("Removed on"), True),
-                line("removed_by", _l("Removed by"), True),
-            ],
-            True,
-        ),
+        evidence("validation_evidence", _l("Validation evidence (data, reports)"), True),
     ),
 )
 
@@ -436,6 +410,7 @@ D7 = Discipline(
                 line("rev_after", _l("Revision after"), True),
                 text("change", _l("Change"), True),
                 date("date", _l("Date")),
+                evidence("evidence", _l("Evidence (the revised document)")),
             ],
         ),
         text("pfmea_not_affected", _l("PFMEA not affected - reason")),
@@ -452,7 +427,9 @@ D7 = Discipline(
                 date("due", _l("Due")),
                 choice("status", _l("Status"), ACTION_STATUS),
             ],
+            help=_l("A row to apply that is not implemented yet needs an owner and a due date: it is tracked as a preventive action after closure."),
         ),
+        text("read_across_none_reason", _l("No read-across - because ...")),
         text("systemic_changes", _l("Systemic changes (procedures, standards)")),
         table(
             "lessons",
@@ -477,4 +454,11 @@ D8 = Discipline(
 )
 
 DISCIPLINES: tuple[Discipline, ...] = (D0, D1, D2, D3, D4, D5, D6, D7, D8)
+
+# Tables that were once discipline fields and are tracked actions now (the one record of the work).
+MOVED_TO_ACTIONS: dict[str, dict[str, str]] = {
+    "D3": {"containment": "containment"},
+    "D5": {"pcas": "corrective"},
+    "D6": {"implementation": "corrective", "ica_removal": "containment"},
+}
 BY_CODE = {d.code: d for d in DISCIPLINES}

@@ -1,8 +1,24 @@
 """A complete, realistic example of every discipline: cracked cell-tab laser welds on a 48 V
 battery module, found at the OEM's end-of-line test. It documents the API for integrators
-(`GET /api/v1/method`) and it is what the demo data is made of. Each example passes its own
-discipline's completion rules (rules that depend on the team, actions or evidence aside), and
-the set is consistent: D5 addresses D4's causes, D6 implements D5 and lifts D3's containment.
+(`GET /api/v1/method`) and it is what the demo data is made of.
+
+Three parts, all consistent with each other and honest in their dates (parts back on 09-04 before
+the causes are verified on 09-06/07; the fixes implemented 09-11..09-15; four weeks of validation
+09-16..10-13; containment lifted on 10-14, after the validation ended):
+
+- EXAMPLES: every discipline's field values. Evidence fields hold placeholder ids (9xxx) that
+  stand for the files of EXAMPLE_EVIDENCE: upload those files to the report and put their real
+  attachment ids in place of the placeholders.
+- EXAMPLE_ACTIONS: per discipline, the bodies for `POST /reports/{id}/actions` - containment (D3),
+  corrective (D5) and preventive (D7) actions, the one record of that work. Besides the API's
+  fields each carries: `owner` (a team role: leader, champion, supplier_member, customer_member -
+  put the person's `owner_id` in its place), `verifier` (who takes it to verified: someone other
+  than the owner) and `verification` (the text of that step).
+- EXAMPLE_ACTION_UPDATES: D6's facts about those actions, as `PATCH /actions/{id}` bodies keyed by
+  the action's `ref`: implementation date and evidence, and the lifting of the containment.
+
+Created, verified by someone other than the owner, and with the files in place, each discipline's
+part passes that discipline's completion rules (tests/test_method_rules.py, tests/test_api_workflow.py).
 """
 
 from __future__ import annotations
@@ -111,12 +127,6 @@ EXAMPLES: dict[str, dict] = {
         ),
     },
     "D3": {
-        "containment": [
-            {"ref": "ICA1", "location": "supplier_wip", "action": "100 % 4-wire joint resistance re-test of all WIP modules on line M2", "owner": "Lukas Brandt", "introduced_on": "2026-09-02", "effective_from": "2026-09-03", "verification": "Re-test of 10 known NOK modules: all 10 detected", "effective_pct": 100, "status": "verified", "evidence": "ICA1-retest-report.pdf"},
-            {"ref": "ICA2", "location": "supplier_stock", "action": "Sort all finished modules in the Dresden warehouse with the same re-test", "owner": "Lukas Brandt", "introduced_on": "2026-09-02", "effective_from": "2026-09-03", "verification": "Sorting record checked by OEM resident engineer", "effective_pct": 100, "status": "verified", "evidence": "ICA2-sorting-record.xlsx"},
-            {"ref": "ICA3", "location": "in_transit", "action": "Recall the two trucks in transit and sort at a third-party sorting service in Chemnitz", "owner": "Mia Schulz", "introduced_on": "2026-09-03", "effective_from": "2026-09-03", "verification": "Sorting service report, OEM SQE witnessed", "effective_pct": 100, "status": "verified", "evidence": "ICA3-sorting-service.pdf"},
-            {"ref": "ICA4", "location": "customer_stock", "action": "Resident sorting team re-tests all blocked modules in the Volta warehouse before release", "owner": "Jana Weber", "introduced_on": "2026-09-03", "effective_from": "2026-09-04", "verification": "Daily sorting sheets countersigned by Volta logistics", "effective_pct": 100, "status": "verified", "evidence": "ICA4-daily-sheets.pdf"},
-        ],
         "ledger": [
             {"location": "supplier_wip", "suspect": 180, "checked": 180, "nok": 2, "ok": 178, "disposition": "scrap"},
             {"location": "supplier_stock", "suspect": 2060, "checked": 2060, "nok": 9, "ok": 2051, "disposition": "scrap"},
@@ -126,13 +136,13 @@ EXAMPLES: dict[str, dict] = {
         "clean_point": "Module serial BM12S-2609-05-1201 (lot 2609-05, first module after the fixture was shimmed and re-tested)",
         "certified_marking": "Green dot on the module label and 'CERT-8D-0042' on the box label until D6 validation is complete.",
         "areas_informed": "CellTech production, logistics, shipping; Volta pack line 2, incoming inspection, warehouse.",
-        "customer_agreement": "Containment agreed with Jana Weber (Volta SQE) on 2026-09-03.",
+        "customer_agreement": "Containment agreed with Jana Weber (Volta SQE) on 2026-09-02.",
     },
     "D4": {
         "causes": [
-            {"ref": "C1", "kind": "occurrence", "statement": "Replacement clamping fixture on W3 leaves a gap of up to 0.25 mm between negative tab and busbar at positions 1-4; the laser seam bridges the gap and cracks on cooling.", "tool": "is_is_not", "verification_method": "reproduction", "verification_result": "Welds with 0.20 mm shim: 12 of 12 cracked; with 0.05 mm: 0 of 12. Problem switched on and off twice.", "conclusion": "passed", "verified_by": "Lukas Brandt", "verified_on": "2026-09-06", "contribution_pct": 80, "evidence": "C1-reproduction-trial.pdf"},
-            {"ref": "C2", "kind": "non_detection", "statement": "In-line weld monitoring on W3 checks only seam length and laser power, not joint resistance; the 0.15 mOhm check exists only at the OEM EOL test.", "tool": "5why", "verification_method": "measurement", "verification_result": "All 37 NOK modules passed the in-line weld monitor; 4-wire resistance test at W3 exit catches 12 of 12 cracked samples.", "conclusion": "passed", "verified_by": "Lukas Brandt", "verified_on": "2026-09-07", "contribution_pct": 20, "evidence": "C2-detection-study.xlsx"},
-            {"ref": "C3", "kind": "systemic", "statement": "Fixture replacement is handled as maintenance, not as a process change: no first-article weld check and no PFMEA review is required after a fixture change.", "tool": "5why", "verification_method": "observation", "verification_result": "Maintenance procedure MP-117 rev C reviewed: no requalification step after fixture replacement.", "conclusion": "passed", "verified_by": "Petra Vogel", "verified_on": "2026-09-07", "evidence": "MP-117-review-notes.pdf"},
+            {"ref": "C1", "kind": "occurrence", "statement": "Replacement clamping fixture on W3 leaves a gap of up to 0.25 mm between negative tab and busbar at positions 1-4; the laser seam bridges the gap and cracks on cooling.", "tool": "is_is_not", "verification_method": "reproduction", "verification_result": "Welds with 0.20 mm shim: 12 of 12 cracked; with 0.05 mm: 0 of 12. Problem switched on and off twice.", "conclusion": "passed", "verified_by": "Lukas Brandt", "verified_on": "2026-09-06", "contribution_pct": 100, "evidence": [9101]},
+            {"ref": "C2", "kind": "non_detection", "statement": "In-line weld monitoring on W3 checks only seam length and laser power, not joint resistance; the 0.15 mOhm check exists only at the OEM EOL test.", "tool": "5why", "verification_method": "measurement", "verification_result": "All 37 NOK modules passed the in-line weld monitor; 4-wire resistance test at W3 exit catches 12 of 12 cracked samples.", "conclusion": "passed", "verified_by": "Lukas Brandt", "verified_on": "2026-09-07", "contribution_pct": 100, "evidence": [9102]},
+            {"ref": "C3", "kind": "systemic", "statement": "Fixture replacement is handled as maintenance, not as a process change: no first-article weld check and no PFMEA review is required after a fixture change.", "tool": "5why", "verification_method": "observation", "verification_result": "Maintenance procedure MP-117 rev C reviewed: no requalification step after fixture replacement.", "conclusion": "passed", "verified_by": "Petra Vogel", "verified_on": "2026-09-07", "evidence": [9103]},
         ],
         "five_why": [
             {"cause": "C1", "level": 1, "why": "Why did the welds crack?", "answer": "The seam bridged a gap between tab and busbar and cracked on cooling."},
@@ -153,43 +163,28 @@ EXAMPLES: dict[str, dict] = {
         "methodology": "Is / Is-Not narrowed the problem to W3 after 2026-08-26; reproduction trial with shims switched the failure on and off; 5-Why for occurrence, detection and system.",
     },
     "D5": {
-        "pcas": [
-            {"ref": "PCA1", "causes": "C1", "kind": "occurrence", "action": "Replace the W3 clamping fixture with drawing rev C and add a poka-yoke pin so that only rev C fixtures fit the station.", "owner": "Lukas Brandt", "target_date": "2026-09-14", "pre_verification": "Trial run of 200 modules with rev C fixture: gap <= 0.05 mm on all positions, 0 cracks in 30 micro-sections.", "error_proofing": "Coding pin rejects rev B fixtures mechanically.", "status": "verified", "evidence": "PCA1-trial-200.pdf"},
-            {"ref": "PCA2", "causes": "C2", "kind": "detection", "action": "Add an automatic 4-wire joint resistance test at W3 exit with interlock: NOK modules are locked out in the MES.", "owner": "Mia Schulz", "target_date": "2026-09-18", "pre_verification": "Gauge R&R 6.2 %; detects 12 of 12 cracked samples and 0 false calls in 500 good modules.", "error_proofing": "MES interlock prevents shipping of untested or NOK modules.", "status": "verified", "evidence": "PCA2-grr-and-trial.pdf"},
-            {"ref": "PCA3", "causes": "C3", "kind": "systemic", "action": "Change procedure MP-117: a fixture change on a weld station is a process change requiring first-article micro-section and PFMEA review.", "owner": "Petra Vogel", "target_date": "2026-09-20", "pre_verification": "Procedure walked through with maintenance on line M1 fixture change: all steps executable in 2 hours.", "error_proofing": "Maintenance work order cannot be closed in CMMS without the first-article record.", "status": "verified", "evidence": "MP-117-revD-draft.pdf"},
-        ],
-        "validation_plan": "Validate with 30 days of production on line M2 (all shifts): joint resistance distribution and EOL ppm at Volta.",
+        "validation_plan": "Validate with 4 weeks of production on line M2 (all shifts) after the last implementation: joint resistance distribution and EOL ppm at Volta.",
     },
     "D6": {
-        "implementation": [
-            {"pca": "PCA1", "implemented_on": "2026-09-13", "evidence": "PCA1-installation-record.pdf"},
-            {"pca": "PCA2", "implemented_on": "2026-09-17", "evidence": "PCA2-MES-release-note.pdf"},
-            {"pca": "PCA3", "implemented_on": "2026-09-19", "evidence": "MP-117-revD-released.pdf"},
-        ],
         "validation_method": "Joint resistance of every module at W3 exit and EOL results at Volta, compared with the 4 weeks before the fixture change.",
         "sample_size": 9600,
         "sample_scope": "Lots 2609-08 to 2609-13, all three shifts, line M2, stations W1-W3, including two fixture changes.",
         "acceptance_criteria": "0 NOK at EOL; joint resistance Cpk >= 1.67 against the 0.15 mOhm limit.",
-        "period_from": "2026-09-20",
-        "period_to": "2026-10-18",
+        "period_from": "2026-09-16",
+        "period_to": "2026-10-13",
         "metric_before": "7,708 ppm at EOL",
         "metric_after": "0 ppm at EOL, Cpk 2.1",
         "validation_result": "pass",
-        "ica_removal": [
-            {"ica": "ICA1", "removed_on": "2026-10-19", "removed_by": "Lukas Brandt"},
-            {"ica": "ICA2", "removed_on": "2026-10-19", "removed_by": "Lukas Brandt"},
-            {"ica": "ICA3", "removed_on": "2026-10-19", "removed_by": "Mia Schulz"},
-            {"ica": "ICA4", "removed_on": "2026-10-20", "removed_by": "Jana Weber"},
-        ],
+        "validation_evidence": [9304],
     },
     "D7": {
         "doc_updates": [
-            {"doc_type": "pfmea", "doc_no": "PFMEA-BM12S-M2", "rev_before": "F", "rev_after": "G", "change": "Failure mode 'tab/busbar gap at clamping' added, occurrence 6 -> 2 with rev C fixture and coding pin; detection 8 -> 2 with in-line resistance test.", "date": "2026-09-21"},
-            {"doc_type": "control_plan", "doc_no": "CP-BM12S-M2", "rev_before": "11", "rev_after": "12", "change": "Characteristic 'joint resistance' added at W3 exit, 100 %, 4-wire, reaction plan: lock in MES.", "date": "2026-09-21"},
-            {"doc_type": "work_instruction", "doc_no": "MP-117", "rev_before": "C", "rev_after": "D", "change": "Fixture change = process change; first-article micro-section required.", "date": "2026-09-19"},
+            {"doc_type": "pfmea", "doc_no": "PFMEA-BM12S-M2", "rev_before": "F", "rev_after": "G", "change": "Failure mode 'tab/busbar gap at clamping' added, occurrence 6 -> 2 with rev C fixture and coding pin; detection 8 -> 2 with in-line resistance test.", "date": "2026-09-16", "evidence": [9401]},
+            {"doc_type": "control_plan", "doc_no": "CP-BM12S-M2", "rev_before": "11", "rev_after": "12", "change": "Characteristic 'joint resistance' added at W3 exit, 100 %, 4-wire, reaction plan: lock in MES.", "date": "2026-09-16", "evidence": [9402]},
+            {"doc_type": "work_instruction", "doc_no": "MP-117", "rev_before": "C", "rev_after": "D", "change": "Fixture change = process change; first-article micro-section required.", "date": "2026-09-15"},
         ],
         "read_across": [
-            {"target": "Line M3, module BM-16S (same fixture design)", "basis": "Same clamp design and weld process", "decision": "apply", "reason": "Same failure mode possible; coding pin and resistance test added.", "owner": "Lukas Brandt", "due": "2026-10-15", "status": "implemented"},
+            {"target": "Line M3, module BM-16S (same fixture design)", "basis": "Same clamp design and weld process", "decision": "apply", "reason": "Same failure mode possible; coding pin and resistance test added (PA1).", "owner": "Lukas Brandt", "due": "2026-10-09", "status": "implemented"},
             {"target": "Line M1 (ultrasonic welding)", "basis": "Different joining technology", "decision": "na", "reason": "Ultrasonic welding does not bridge gaps; failure mode not applicable.", "owner": "Lukas Brandt", "status": "verified"},
         ],
         "systemic_changes": "Maintenance procedure MP-117 rev D; fixture drawings now carry a coding pin position per revision.",
@@ -199,9 +194,112 @@ EXAMPLES: dict[str, dict] = {
         ],
     },
     "D8": {
-        "closure_summary": "Root causes verified and removed, detection added at the escape point, 9,600 modules validated with 0 ppm; containment lifted on 2026-10-20.",
+        "closure_summary": "Root causes verified and removed, detection added at the escape point, 9,600 modules validated with 0 ppm over 4 weeks; containment lifted on 2026-10-14.",
         "recognition": "Thanks to the Dresden line M2 team and the Volta resident engineers for sorting 4,800 modules within 48 hours, and to the lab for the reproduction trial.",
         "lessons_filed": True,
         "supplier_signoff": "Petra Vogel, Quality Manager, CellTech Modules",
     },
 }
+
+
+# Placeholder attachment id -> the file it stands for: (discipline, file name, what it shows).
+EXAMPLE_EVIDENCE: dict[int, tuple[str, str, str]] = {
+    9001: ("D3", "ICA1-retest-report.csv", "4-wire re-test of all WIP modules on line M2, 10 known NOK modules included"),
+    9002: ("D3", "ICA2-sorting-record.csv", "Sorting record of the Dresden warehouse, countersigned by the OEM resident engineer"),
+    9003: ("D3", "ICA3-sorting-service.txt", "Report of the third-party sorting service in Chemnitz"),
+    9004: ("D3", "ICA4-daily-sheets.csv", "Daily sorting sheets of the Volta warehouse"),
+    9101: ("D4", "C1-reproduction-trial.pdf", "Shim trial: 12 of 12 cracked with 0.20 mm, 0 of 12 with 0.05 mm"),
+    9102: ("D4", "C2-detection-study.csv", "In-line weld monitor vs 4-wire resistance on cracked samples"),
+    9103: ("D4", "MP-117-review-notes.txt", "Review of maintenance procedure MP-117 rev C"),
+    9201: ("D5", "PCA1-trial-200.csv", "Trial run of 200 modules with the rev C fixture"),
+    9202: ("D5", "PCA2-grr-and-trial.csv", "Gauge R&R and detection trial of the W3 exit resistance test"),
+    9203: ("D5", "MP-117-revD-draft.txt", "Draft of MP-117 rev D, walked through with maintenance"),
+    9301: ("D6", "PCA1-installation-record.txt", "Installation of the rev C fixture with coding pin on W3"),
+    9302: ("D6", "PCA2-MES-release-note.txt", "MES release note: resistance test and interlock live at W3 exit"),
+    9303: ("D6", "MP-117-revD-released.txt", "MP-117 rev D released"),
+    9304: ("D6", "validation-W3-joint-resistance.csv", "4 weeks of joint resistance at W3 exit and EOL results"),
+    9401: ("D7", "PFMEA-BM12S-M2-revG.pdf", "PFMEA rev G, failure mode added, occurrence and detection re-rated"),
+    9402: ("D7", "CP-BM12S-M2-rev12.pdf", "Control plan rev 12 with the joint resistance characteristic"),
+    9403: ("D7", "M3-coding-pin-installation.png", "Coding pins installed on the line M3 fixtures"),
+}
+
+EXAMPLE_ACTIONS: dict[str, list[dict]] = {
+    "D3": [
+        {"kind": "containment", "ref": "ICA1", "location": "supplier_wip", "title": "100 % 4-wire joint resistance re-test of all WIP modules on line M2",
+         "owner": "leader", "due_date": "2026-09-03", "introduced_on": "2026-09-02", "effective_from": "2026-09-02", "effective_pct": 100,
+         "qty_suspect": 180, "qty_checked": 180, "qty_nok": 2, "evidence": [9001],
+         "verifier": "customer_member", "verification": "Re-test of 10 known NOK modules: all 10 detected."},
+        {"kind": "containment", "ref": "ICA2", "location": "supplier_stock", "title": "Sort all finished modules in the Dresden warehouse with the same re-test",
+         "owner": "leader", "due_date": "2026-09-03", "introduced_on": "2026-09-02", "effective_from": "2026-09-02", "effective_pct": 100,
+         "qty_suspect": 2060, "qty_checked": 2060, "qty_nok": 9, "evidence": [9002],
+         "verifier": "customer_member", "verification": "Sorting record checked by the OEM resident engineer."},
+        {"kind": "containment", "ref": "ICA3", "location": "in_transit", "title": "Recall the two trucks in transit and sort at a third-party sorting service in Chemnitz",
+         "owner": "supplier_member", "due_date": "2026-09-03", "introduced_on": "2026-09-02", "effective_from": "2026-09-02", "effective_pct": 100,
+         "qty_suspect": 640, "qty_checked": 640, "qty_nok": 3, "evidence": [9003],
+         "verifier": "leader", "verification": "Sorting service report, witnessed by the OEM SQE."},
+        {"kind": "containment", "ref": "ICA4", "location": "customer_stock", "title": "Resident sorting team re-tests all blocked modules in the Volta warehouse before release",
+         "owner": "customer_member", "due_date": "2026-09-03", "introduced_on": "2026-09-02", "effective_from": "2026-09-02", "effective_pct": 100,
+         "qty_suspect": 1920, "qty_checked": 1920, "qty_nok": 11, "evidence": [9004],
+         "verifier": "leader", "verification": "Daily sorting sheets countersigned by Volta logistics."},
+    ],
+    "D5": [
+        {"kind": "corrective", "ref": "PCA1", "causes": ["C1"], "cause": "occurrence",
+         "title": "Replace the W3 clamping fixture with drawing rev C and add a poka-yoke pin so that only rev C fixtures fit the station.",
+         "owner": "leader", "due_date": "2026-09-11",
+         "pre_verification": "Trial run of 200 modules with rev C fixture: gap <= 0.05 mm on all positions, 0 cracks in 30 micro-sections.",
+         "error_proofing": "Coding pin rejects rev B fixtures mechanically.", "pre_verification_evidence": [9201],
+         "verifier": "champion", "verification": "4 weeks of validation (D6): 0 cracked welds, Cpk 2.1 at W3 exit."},
+        {"kind": "corrective", "ref": "PCA2", "causes": ["C2"], "cause": "non_detection",
+         "title": "Add an automatic 4-wire joint resistance test at W3 exit with interlock: NOK modules are locked out in the MES.",
+         "owner": "supplier_member", "due_date": "2026-09-14",
+         "pre_verification": "Gauge R&R 6.2 %; detects 12 of 12 cracked samples and 0 false calls in 500 good modules.",
+         "error_proofing": "MES interlock prevents shipping of untested or NOK modules.", "pre_verification_evidence": [9202],
+         "verifier": "leader", "verification": "Seeded NOK samples locked out in the MES on every shift of the validation."},
+        {"kind": "corrective", "ref": "PCA3", "causes": ["C3"], "cause": "systemic",
+         "title": "Change procedure MP-117: a fixture change on a weld station is a process change requiring first-article micro-section and PFMEA review.",
+         "owner": "champion", "due_date": "2026-09-15",
+         "pre_verification": "Procedure walked through with maintenance on line M1 fixture change: all steps executable in 2 hours.",
+         "error_proofing": "Maintenance work order cannot be closed in CMMS without the first-article record.", "pre_verification_evidence": [9203],
+         "verifier": "leader", "verification": "Two fixture changes during the validation followed MP-117 rev D with first-article records."},
+    ],
+    "D7": [
+        {"kind": "preventive", "ref": "PA1", "target": "Line M3, module BM-16S (same fixture design)",
+         "title": "Coding pins and an exit resistance test on the weld stations of line M3", "owner": "leader", "due_date": "2026-10-09",
+         "description": "Read-across of PCA1 and PCA2 to line M3.", "evidence": [9403],
+         "verifier": "champion", "verification": "First-article micro-sections on M3 after the change: 0 gaps over 0.05 mm."},
+    ],
+}
+
+# D6: the facts about the actions above - implemented (when, with which files) and containment lifted.
+EXAMPLE_ACTION_UPDATES: dict[str, list[dict]] = {
+    "D6": [
+        {"ref": "PCA1", "implemented_on": "2026-09-11", "implementation_evidence": [9301]},
+        {"ref": "PCA2", "implemented_on": "2026-09-14", "implementation_evidence": [9302]},
+        {"ref": "PCA3", "implemented_on": "2026-09-15", "implementation_evidence": [9303]},
+        {"ref": "ICA1", "removed_at": "2026-10-14T08:00:00Z"},
+        {"ref": "ICA2", "removed_at": "2026-10-14T08:00:00Z"},
+        {"ref": "ICA3", "removed_at": "2026-10-14T08:30:00Z"},
+        {"ref": "ICA4", "removed_at": "2026-10-14T09:00:00Z"},
+    ],
+}
+
+# What is not an action's field: the placeholders an integrator replaces, and the later steps.
+EXAMPLE_ACTION_NOTES = ("owner", "verifier", "verification")
+
+
+def action_body(example: dict, owner_id: int, evidence_ids: dict[int, int] | None = None) -> dict:
+    """The POST body of an example action: the owner's id in place of its role, real attachment
+    ids in place of the placeholders."""
+    body = {k: v for k, v in example.items() if k not in EXAMPLE_ACTION_NOTES}
+    body["owner_id"] = owner_id
+    return replace_evidence(body, evidence_ids or {})
+
+
+def replace_evidence(value, evidence_ids: dict[int, int]):
+    """A copy of `value` (values of a discipline, an action body) with every placeholder id of
+    EXAMPLE_EVIDENCE replaced by the real attachment id in `evidence_ids`."""
+    if isinstance(value, dict):
+        return {k: replace_evidence(v, evidence_ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [evidence_ids.get(v, v) if isinstance(v, int) and v in EXAMPLE_EVIDENCE else replace_evidence(v, evidence_ids) for v in value]
+    return value

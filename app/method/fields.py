@@ -1,8 +1,13 @@
 """Field types of the 8D method and the validation of values sent by forms and the API.
 
-A discipline's values are a flat JSON object: scalars for text/number/date/choice/bool fields and
-lists of row objects for tables. Every table row carries a stable `id` (assigned by the server
-when missing) so that rows can be told apart when two people edit the same table.
+A discipline's values are a flat JSON object: scalars for text/number/date/choice/bool fields,
+lists of attachment ids for evidence fields, and lists of row objects for tables. Every table row
+carries a stable `id` (assigned by the server when missing) so that rows can be told apart when
+two people edit the same table.
+
+An `evidence` field (or table column) claims proof: its value lists the ids of files uploaded to
+the same report. Here only the shape is checked; that every id is a live attachment of the report
+is checked by the service that saves (it knows the report), and the gates count live files.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from app.errors import BadRequest, Invalid
 MAX_TEXT = 20_000
 MAX_SHORT = 500
 MAX_ROWS = 500
-FIELD_TYPES = ("text", "number", "date", "choice", "bool", "table")
+MAX_EVIDENCE = 100  # attachment ids in one evidence value
+FIELD_TYPES = ("text", "number", "date", "choice", "bool", "evidence", "table")
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,11 @@ def boolean(name, label, required=False, **kw) -> Field:
     return Field(name, label, "bool", required, **kw)
 
 
+def evidence(name, label, required=False, **kw) -> Field:
+    """Files that prove a claim: a list of attachment ids of the same report."""
+    return Field(name, label, "evidence", required, **kw)
+
+
 def table(name, label, columns, required=False, **kw) -> Field:
     return Field(name, label, "table", required, columns=tuple(columns), **kw)
 
@@ -111,6 +122,22 @@ def table(name, label, columns, required=False, **kw) -> Field:
 # ---------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------
+
+def evidence_paths(fields: tuple[Field, ...], values: dict[str, Any]) -> list[tuple[str, Field, list, Field | None, dict | None]]:
+    """Every evidence value in `values`: (path, field, ids, column, row) - path as in error
+    details ("validation_evidence", "causes[2].evidence"); column and row for table cells."""
+    out = []
+    for f in fields:
+        value = values.get(f.name)
+        if f.type == "evidence":
+            out.append((f.name, f, list(value or []), None, None))
+        elif f.type == "table":
+            for i, row in enumerate(value or []):
+                for c in f.columns:
+                    if c.type == "evidence" and isinstance(row, dict):
+                        out.append((f"{f.name}[{i}].{c.name}", f, list(row.get(c.name) or []), c, row))
+    return out
+
 
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
@@ -191,6 +218,17 @@ def _clean_scalar(f: Field, value: Any, path: str, errors: _Errors) -> Any:
             errors.types[path] = "must be true or false"
             return None
         return value
+    if f.type == "evidence":
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            errors.types[path] = "must be a list of attachment ids (integers)"
+            return None
+        if len(value) > MAX_EVIDENCE:
+            errors.values[path] = f"lists too many files (at most {MAX_EVIDENCE})"
+            return None
+        if any(not 0 < v <= 2**31 - 1 for v in value):
+            errors.values[path] = "must list ids of attachments of this report"
+            return None
+        return list(dict.fromkeys(value)) or None  # in order, each once
     raise AssertionError(f.type)
 
 

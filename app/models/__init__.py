@@ -4,6 +4,7 @@ from app.models.accounts import ApiToken, Company, CompanyKind, LoginBudget, Log
 from app.models.action import DISCIPLINE_OF_KIND, Action, ActionKind, ActionStatus
 from app.models.audit import AuditAnchor, AuditEvent, AuditSeal
 from app.models.base import MAX_ID, is_id, iso, utcnow
+from app.models.changes import Generation, accounts_generation
 from app.models.collab import Comment, Presence
 from app.models.evidence import Attachment
 from app.models.outbox import MailStatus, NotificationMode, NotificationPreference, OutboxMessage
@@ -28,6 +29,8 @@ __all__ = [
     "Comment",
     "DISCIPLINE_OF_KIND",
     "Presence",
+    "Generation",
+    "accounts_generation",
     "ApiToken",
     "AuditEvent",
     "AuditSeal",

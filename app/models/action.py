@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.accounts import User, _enum
-from app.models.base import utcnow
+from app.models.base import JSONType, utcnow
 
 
 class ActionKind(str, enum.Enum):
@@ -28,6 +28,10 @@ class ActionStatus(str, enum.Enum):
 
 
 DISCIPLINE_OF_KIND = {ActionKind.containment: "D3", ActionKind.corrective: "D5", ActionKind.preventive: "D7"}
+# The short reference other disciplines, the PDF and the people use: ICA1, PCA2, PA1.
+REF_PREFIX = {ActionKind.containment: "ICA", ActionKind.corrective: "PCA", ActionKind.preventive: "PA"}
+# Lists of attachment ids (of the same report) that prove a claim about the action.
+EVIDENCE_LISTS = ("evidence", "pre_verification_evidence", "implementation_evidence")
 
 
 class Action(db.Model):
@@ -36,6 +40,7 @@ class Action(db.Model):
         Index("ix_action_report", "report_id", "kind"),
         Index("ix_action_owner_due", "owner_id", "due_date"),
         Index("ix_action_status_due", "status", "due_date"),
+        Index("uq_action_report_kind_ref", "report_id", "kind", "ref", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,9 +50,21 @@ class Action(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     due_date: Mapped[dt.date] = mapped_column(Date)
-    cause: Mapped[str | None] = mapped_column(String(20))  # occurrence | non_detection | systemic
-    cause_ref: Mapped[str | None] = mapped_column(String(40))  # the D4 cause it addresses, e.g. "C1"
-    location: Mapped[str | None] = mapped_column(String(20))  # containment: where
+    ref: Mapped[str] = mapped_column(String(20))
+    # Corrective: whether it removes the cause (occurrence), adds detection (non_detection) or fixes the system.
+    cause: Mapped[str | None] = mapped_column(String(20))
+    causes: Mapped[list] = mapped_column(JSONType, default=list)  # the D4 cause refs it addresses, e.g. ["C1"]
+    location: Mapped[str | None] = mapped_column(String(20))  # containment: where (a D3 location)
+    introduced_on: Mapped[dt.date | None] = mapped_column(Date)  # containment
+    effective_from: Mapped[dt.date | None] = mapped_column(Date)  # containment
+    effective_pct: Mapped[int | None]  # containment: % effective
+    pre_verification: Mapped[str | None] = mapped_column(Text)  # corrective (D5): proof it works without side effects
+    error_proofing: Mapped[str | None] = mapped_column(Text)  # corrective (IATF 16949 10.2.4)
+    target: Mapped[str | None] = mapped_column(String(500))  # preventive: the product, line or plant it applies to
+    implemented_on: Mapped[dt.date | None] = mapped_column(Date)  # the day it was implemented (a claimed fact)
+    evidence: Mapped[list] = mapped_column(JSONType, default=list)  # effectiveness / done
+    pre_verification_evidence: Mapped[list] = mapped_column(JSONType, default=list)
+    implementation_evidence: Mapped[list] = mapped_column(JSONType, default=list)
     qty_suspect: Mapped[int | None]
     qty_checked: Mapped[int | None]
     qty_nok: Mapped[int | None]
@@ -72,3 +89,8 @@ class Action(db.Model):
     @property
     def discipline(self) -> str:
         return DISCIPLINE_OF_KIND[self.kind]
+
+    @property
+    def cause_ref(self) -> str | None:
+        """The first D4 cause it addresses (the API's `cause_ref`, kept for older clients)."""
+        return self.causes[0] if self.causes else None

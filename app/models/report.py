@@ -80,15 +80,20 @@ class Report(db.Model):
     part_return_date: Mapped[dt.date | None] = mapped_column(Date)
     repeat_failure: Mapped[bool | None]
     related_report: Mapped[str | None] = mapped_column(String(500))
+    # A repeat failure links the earlier report of the same two companies.
+    related_report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    # How a closed report ended: resolved (closure approved) or declined (the supplier's decline accepted).
+    outcome: Mapped[str | None] = mapped_column(String(10))
 
     oem: Mapped[Company] = relationship(foreign_keys=[oem_id], lazy="joined", innerjoin=True)
     supplier: Mapped[Company] = relationship(foreign_keys=[supplier_id], lazy="joined", innerjoin=True)
+    related: Mapped[Report | None] = relationship(foreign_keys=[related_report_id], remote_side=[id], lazy="select")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="select")
     disciplines: Mapped[list[DisciplineEntry]] = relationship(
         back_populates="report", order_by="DisciplineEntry.code", lazy="select"
     )
     team: Mapped[list[TeamMember]] = relationship(back_populates="report", order_by="TeamMember.id", lazy="select")
-    reviews: Mapped[list[Review]] = relationship(back_populates="report", order_by="Review.id", lazy="select")
+    reviews: Mapped[list[Review]] = relationship(back_populates="report", order_by="Review.id", lazy="select", foreign_keys="Review.report_id")
 
     def discipline(self, code: str) -> DisciplineEntry:
         return next(d for d in self.disciplines if d.code == code)
@@ -162,13 +167,20 @@ class TeamMember(db.Model):
 
 
 class Review(db.Model):
-    """A staged submission to the customer and its decision, with the electronic signature."""
+    """A staged submission to the customer and its decision, with the electronic signature -
+    or the supplier's request to decline the complaint (kind "decline")."""
 
     __tablename__ = "review"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="stage", server_default="stage")  # stage | decline
     stage: Mapped[str] = mapped_column(String(2))
+    # A decline: why (not_our_part, customer_caused, no_trouble_found, duplicate), the report it
+    # duplicates, and the evidence (attachment ids of the report).
+    decline_reason: Mapped[str | None] = mapped_column(String(30))
+    related_report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    evidence: Mapped[list | None] = mapped_column(JSONType)
     revision: Mapped[int] = mapped_column(default=0)
     requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -187,7 +199,8 @@ class Review(db.Model):
     withdrawn_at: Mapped[dt.datetime | None]
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
-    report: Mapped[Report] = relationship(back_populates="reviews")
+    report: Mapped[Report] = relationship(back_populates="reviews", foreign_keys=[report_id])
+    related: Mapped[Report | None] = relationship(foreign_keys=[related_report_id], lazy="select")
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
 

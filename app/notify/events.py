@@ -109,6 +109,49 @@ def review_decided(report: Report, actor: User, decision: str, comment: str | No
     )
 
 
+DECLINE_REASONS = {
+    "not_our_part": "not the supplier's part",
+    "customer_caused": "caused at the customer",
+    "no_trouble_found": "no trouble found",
+    "duplicate": "a duplicate of another report",
+}
+
+
+@in_mail_locale
+def decline_requested(report: Report, actor: User, reason: str, comment: str | None = None) -> list[OutboxMessage]:
+    """The supplier asks to decline the complaint: the OEM's quality leads decide (mandatory), the
+    team is told - as for a review request."""
+    leads = oem_quality_leads(report)
+    context = _base(report, actor, stage=report.stage, reason=DECLINE_REASONS.get(reason, reason), comment=comment)
+    link = report_link(report, report.stage)
+    rows = enqueue(
+        "decline.requested", "review", report, leads, f"{_prefix(report)} The supplier asks to decline the complaint: {DECLINE_REASONS.get(reason, reason)}",
+        "decline_requested", {**context, "for_reviewer": True}, link, mandatory=True, exclude=actor,
+    )
+    lead_ids = {u.id for u in leads}
+    rows += enqueue(
+        "decline.requested", "stage", report, [u for u in team_of(report, actor) if u.id not in lead_ids],
+        f"{_prefix(report)} Decline of the complaint submitted to the customer", "decline_requested",
+        {**context, "for_reviewer": False}, link, exclude=actor,
+    )
+    return rows
+
+
+@in_mail_locale
+def decline_decided(report: Report, actor: User, decision: str, comment: str | None = None) -> list[OutboxMessage]:
+    """The customer's quality lead accepted the decline (the report is closed) or refused it (the
+    team works on at the same discipline) - to the team, as review decisions are."""
+    if decision == "approve":
+        subject, event = f"{_prefix(report)} Decline accepted by the customer - the report is closed", "decline.accepted"
+    else:
+        subject, event = f"{_prefix(report)} Decline refused by the customer - work goes on at {report.stage}", "decline.refused"
+    return enqueue(
+        event, "review", report, team_of(report, actor), subject, "decline_decided",
+        _base(report, actor, decision=decision, now_stage=report.stage, now_title=_title(report.stage), comment=comment),
+        report_link(report, report.stage), mandatory=True, exclude=actor,
+    )
+
+
 @in_mail_locale
 def report_closed(report: Report, actor: User, comment: str | None = None) -> list[OutboxMessage]:
     subject = f"{_prefix(report)} Closed - closure signed by {actor.name}"

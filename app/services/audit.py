@@ -253,7 +253,8 @@ def verify_reviews(seals_by_chain: dict[str, AuditSeal] | None = None) -> list[B
     seals_by_chain = seals_by_chain or {}
     recorded: dict[int, tuple[dict, AuditEvent]] = {}
     events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.report_id.is_not(None), AuditEvent.action.like("review.%")).order_by(AuditEvent.chain, AuditEvent.seq))
+        select(AuditEvent).where(AuditEvent.report_id.is_not(None), AuditEvent.action.like("review.%") | AuditEvent.action.like("decline.%"))
+        .order_by(AuditEvent.chain, AuditEvent.seq))
     legacy_signatures: dict[tuple[int, str], AuditEvent] = {}
     for ev in events:
         refs = _review_refs(ev)

@@ -16,7 +16,7 @@ from app.errors import BadRequest, Conflict, Forbidden, Invalid
 from app.extensions import db
 from app.models import Comment, Report, User, utcnow
 from app.services import audit
-from app.services.reports import get_visible_child, touch
+from app.services.reports import get_visible_child
 
 MAX_BODY = 10_000
 EDIT_WINDOW = dt.timedelta(minutes=15)
@@ -73,7 +73,6 @@ def add_comment(actor: User, report: Report, discipline: Any, body: Any) -> tupl
                           **({"mentions": [None, [u.email for u in mentions]]} if mentions else {})})
     if mentions:
         notify.mentioned(report, actor, mentions, discipline, body)
-    touch(report)
     return comment, mentions
 
 
@@ -93,7 +92,6 @@ def edit_comment(actor: User, comment: Comment, report: Report, body: Any) -> tu
     old = comment.body
     comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), utcnow()
     audit.record("comment.edited", actor, report, discipline=comment.discipline, changes={"comment_id": [comment.id, comment.id], "body": [old, body]})
-    touch(report)
     new_mentions = [u for u in mentioned_users(report, body) if u.id not in before and u.id != actor.id]
     if new_mentions:
         notify.mentioned(report, actor, new_mentions, comment.discipline, body)
@@ -107,4 +105,3 @@ def withdraw_comment(actor: User, comment: Comment, report: Report) -> None:
         return
     comment.withdrawn_at, comment.withdrawn_by_id = utcnow(), actor.id
     audit.record("comment.withdrawn", actor, report, discipline=comment.discipline, changes={"comment_id": [comment.id, comment.id], "withdrawn": [False, True]})
-    touch(report)

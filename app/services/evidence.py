@@ -16,7 +16,7 @@ from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, TooLa
 from app.extensions import db
 from app.models import Action, Attachment, Report, Status, User, is_id, utcnow
 from app.services import audit
-from app.services.reports import get_visible_child, touch
+from app.services.reports import get_visible_child
 from app.storage import errors as stored
 from app.storage import filetypes, get_store
 from app.storage.base import StagedBlob
@@ -67,11 +67,18 @@ def check_can_upload(actor: User, report: Report, forbidden: str | None = None) 
 
 
 def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename: Any, discipline: Any, action_id: Any = None,
-           description: Any = None, replaces_id: Any = None) -> Attachment:
+           description: Any = None, replaces_id: Any = None, claim: Any = None) -> Attachment:
     """`source` is a binary stream, or a file the request reader already staged in the store
-    (app/uploads.py); either way the blob is published before the row is added."""
+    (app/uploads.py); either way the blob is published before the row is added.
+
+    `claim` attaches the file at once to what it proves: an evidence field or table cell of the
+    discipline ("validation_evidence", "causes.<row id>.evidence"), or - with `action_id` - one of
+    the action's evidence lists (by default the one of the discipline: a corrective action's D5
+    file is its pre-verification, its D6 file its implementation evidence)."""
     check_can_upload(actor, report)
     code = _discipline(discipline)
+    if claim is not None and not isinstance(claim, str):
+        raise BadRequest("'claim' must be a string.", {"fields": {"claim": "must be a string"}})
     if description is not None and not isinstance(description, str):
         raise BadRequest("'description' must be a string.", {"fields": {"description": "must be a string"}})
     if description and len(description) > 2000:
@@ -113,25 +120,86 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
     audit.record("evidence.uploaded", actor, report, discipline=att.discipline, changes={
         "attachment_id": [None, att.id], "filename": [None, name], "sha256": [None, blob.sha256], "size": [None, blob.size],
         **({"action_id": [None, att.action_id]} if att.action_id else {}), **({"replaces": [None, replaces.id]} if replaces else {})})
-    touch(report)
+    if action is not None:
+        from app.services import actions
+
+        actions.add_evidence(actor, action, claim or _default_claim(action, code), att.id)
+    elif claim:
+        from app.services import reports
+
+        reports.attach_evidence(actor, report, code, claim, att.id)
     return att
+
+
+def _default_claim(action: Action, code: str) -> str:
+    if action.kind.value == "corrective":
+        return "implementation_evidence" if code == "D6" else "pre_verification_evidence" if code == "D5" else "evidence"
+    return "evidence"
+
+
+# Which discipline an action's evidence list proves something for.
+_ACTION_CLAIM_DISCIPLINE = {"evidence": None, "pre_verification_evidence": "D5", "implementation_evidence": "D6"}
+
+
+def uses(report: Report, att: Attachment) -> list[tuple[str, str]]:
+    """Where the report claims proof with this file: (discipline, what) for every evidence field,
+    table cell and action evidence list that names it."""
+    from app.method.fields import evidence_paths
+    from app.services import actions
+
+    out = []
+    for d in sorted(report.disciplines, key=lambda d: d.code):
+        for path, f, ids, col, row in evidence_paths(method.BY_CODE[d.code].fields, d.values or {}):
+            if att.id in ids:
+                what = f"{(row or {}).get('ref') or (row or {}).get('doc_no') or path}: {col.label}" if col is not None else str(f.label)
+                out.append((d.code, what))
+    for a, name in actions.referencing(report, att.id):
+        out.append((_ACTION_CLAIM_DISCIPLINE[name] or a.discipline, f"{a.ref} {name.replace('_', ' ')}"))
+    return out
+
+
+def _gate_passed(report: Report, code: str) -> bool:
+    stage = method.CODES.index(report.stage)
+    return method.CODES.index(code) < stage or (report.status != Status.open and method.CODES.index(code) <= stage)
 
 
 def get_attachment(user: User, attachment_id: Any) -> tuple[Attachment, Report]:
     return get_visible_child(user, Attachment, attachment_id, _("No such evidence."))
 
 
-def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> None:
+def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> list[str]:
+    """Withdraw a file (the bytes and the trail stay). Returns notes for the user: a discipline
+    whose gate passed loses a proof it relied on (warned), and the customer's acceptance of it, if
+    given at a review point, is withdrawn like after an edit. A file that a discipline under the
+    customer's review relies on cannot be withdrawn meanwhile (it is frozen)."""
+    from app.services.reports import withdraw_acceptances
+
     check_can_upload(actor, report, _("Only members of the report's team can withdraw evidence."))
     if reason is not None and not isinstance(reason, str):
         raise BadRequest("'reason' must be a string.", {"fields": {"reason": "must be a string"}})
     if att.withdrawn_at:
-        return
+        return []
+    used = uses(report, att)
+    frozen = sorted({code for code, _what in used if policy.report_is_frozen(report, code)})
+    if frozen:
+        raise Conflict(_("This file is evidence of %(codes)s, which the customer is reviewing now; withdraw it after the decision.",
+                         codes=", ".join(frozen)), {"rule": "frozen"})
     reason = (reason or "").strip()[:2000] or _("withdrawn by %(name)s", name=actor.name)
     att.withdrawn_at, att.withdrawn_by_id, att.withdrawn_reason = utcnow(), actor.id, reason
     audit.record("evidence.withdrawn", actor, report, discipline=att.discipline,
-                 changes={"attachment_id": [att.id, att.id], "withdrawn": [False, True]}, comment=reason)
-    touch(report)
+                 changes={"attachment_id": [att.id, att.id], "withdrawn": [False, True],
+                          **({"evidence_of": [[f"{c}: {w}" for c, w in used], None]} if used else {})}, comment=reason)
+    notes = []
+    for code in sorted({c for c, _w in used if _gate_passed(report, c)}, key=method.CODES.index):
+        what = "; ".join(w for c, w in used if c == code)
+        notes.append(_("\"%(file)s\" was evidence of %(code)s (%(what)s), whose completion check has passed: %(code)s no longer has this proof.",
+                       file=att.filename, code=code, what=what))
+        accepted = [r for r in report.reviews if r.accepted and method.CODES.index(r.stage) >= method.CODES.index(code)]
+        if accepted:
+            stages = withdraw_acceptances(actor, report, code, f"evidence of {code} (\"{att.filename}\") withdrawn by {actor.name} after the customer accepted it")
+            notes.append(_("The customer's acceptance of %(stages)s was withdrawn because evidence of %(code)s was withdrawn.",
+                           stages=", ".join(stages), code=code))
+    return notes
 
 
 def purge(actor: User, att: Attachment, report: Report) -> bool:

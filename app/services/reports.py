@@ -8,6 +8,7 @@ from collections import OrderedDict
 from types import SimpleNamespace
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -16,9 +17,10 @@ from app import method, policy
 from app.db import begin_writes
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
-from app.method.definition import HEADER_FIELDS
-from app.method.fields import assign_row_ids, clean_values
+from app.method.definition import HEADER_FIELDS, MOVED_TO_ACTIONS
+from app.method.fields import assign_row_ids, clean_values, evidence_paths
 from app.models import (
+    Attachment,
     AuditAnchor,
     Company,
     CompanyKind,
@@ -90,6 +92,21 @@ def header_values(report: Report) -> dict[str, Any]:
     return out
 
 
+def _check_related(actor: User, report: Report, cleaned: dict[str, Any]) -> None:
+    """A related report (a repeat failure's earlier report) is one the caller can see, of the
+    same two companies, and not the report itself."""
+    value = cleaned.get("related_report_id")
+    if value is None:
+        return
+    if not isinstance(value, int):
+        raise Invalid(_("The related report must be given by its id."), fields={"related_report_id": "must be a report id"})
+    other = db.session.get(Report, value) if is_id(value) else None
+    if (other is None or not policy.can_view(actor, other) or other.id == report.id
+            or (other.oem_id, other.supplier_id) != (report.oem_id, report.supplier_id)):
+        raise Invalid(_("The related report must be another report of the same customer and supplier."),
+                      fields={"related_report_id": "is not a report of the same customer and supplier"})
+
+
 def _apply_header(report: Report, cleaned: dict[str, Any]) -> dict[str, list]:
     changes: dict[str, list] = {}
     before = header_values(report)
@@ -140,6 +157,7 @@ def create_report(actor: User, data: Any) -> Report:
     report = Report(number=number, year=now.year, seq=seq, oem_id=oem.id, supplier_id=supplier.id, title=header.get("title") or "",
                     created_by_id=actor.id, created_at=now, updated_at=now, stage="D0", status=Status.open, lots=[], due={})
     report.oem, report.supplier = oem, supplier
+    _check_related(actor, report, header)
     _apply_header(report, header)
     report.due = method.due_dates(report.detected_on or now.date())
     db.session.add(report)
@@ -153,11 +171,6 @@ def create_report(actor: User, data: Any) -> Report:
     db.session.flush()
     db.session.expire(report, ["disciplines", "team"])
     return report
-
-
-def touch(report: Report) -> None:
-    report.updated_at = utcnow()
-    report.change_counter = (report.change_counter or 0) + 1
 
 
 def ensure_not_frozen(report: Report, code: str) -> None:
@@ -177,24 +190,24 @@ def update_header(actor: User, report: Report, data: Any) -> Report:
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     cleaned = clean_values(HEADER_FIELDS, {k: v for k, v in data.items() if k not in ("oem_id", "supplier_id", "id", "number")}, "report")
+    _check_related(actor, report, cleaned)
     changes = _apply_header(report, cleaned)
     if changes:
         if "detected_on" in changes:
             report.due = method.due_dates(report.detected_on or report.created_at.date())
         withdraw_acceptances(actor, report, "D0")
-        touch(report)
         audit.record("report.header_updated", actor, report, discipline="D0", changes=changes)
     return report
 
 
-def withdraw_acceptances(actor: User, report: Report, code: str) -> list[str]:
+def withdraw_acceptances(actor: User, report: Report, code: str, why: str | None = None) -> list[str]:
     """Editing a discipline the customer already accepted withdraws that acceptance and every
-    later one (8D-METHOD.md, "Staleness")."""
+    later one (8D-METHOD.md, "Staleness"); so does withdrawing evidence it relied on (`why`)."""
     withdrawn = []
     for review in report.reviews:
         if review.accepted and method.CODES.index(review.stage) >= method.CODES.index(code):
             review.withdrawn_at = utcnow()
-            review.withdrawn_reason = f"{code} edited by {actor.name} after the customer accepted it"
+            review.withdrawn_reason = why or f"{code} edited by {actor.name} after the customer accepted it"
             withdrawn.append(review.stage)
             audit.record("review.withdrawn", actor, report, discipline=review.stage, comment=review.withdrawn_reason,
                          changes={"accepted": [True, False], "review": [None, audit.review_snapshot(review, audit.WITHDRAWAL_COLUMNS)]})
@@ -289,7 +302,16 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
     if not policy.can_edit(actor, report, code):
         raise Forbidden("Only members of the report's team can edit it.")
     ensure_not_frozen(report, code)
+    moved = {name: kind for name, kind in MOVED_TO_ACTIONS.get(code, {}).items() if name in fields}
+    if moved:
+        raise Invalid(
+            _("%(fields)s: no longer a field of %(code)s - that work is recorded as tracked actions "
+              "(POST /api/v1/reports/{id}/actions, PATCH /api/v1/actions/{id}).", fields=", ".join(moved), code=code),
+            fields={name: f"is not a field of {code}: use {kind} actions (POST /api/v1/reports/{{id}}/actions with kind {kind}; "
+                          "implementation and lifting: PATCH /api/v1/actions/{id})" for name, kind in moved.items()},
+        )
     yours = clean_values(method.BY_CODE[code].fields, fields)
+    check_discipline_evidence(report, code, yours)
     actor_id, report_id = actor.id, report.id
 
     state = _write_state(report, code)  # -- the report is locked from here to the commit --
@@ -331,9 +353,84 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
     return entry, notes
 
 
+def check_discipline_evidence(report: Report, code: str, values: dict[str, Any]) -> None:
+    """Evidence values name files of this report that are not withdrawn. An id the discipline
+    holds already may stay after its file was withdrawn (so that the rest can still be saved);
+    the gates count only live files. Errors name the field or cell, e.g. causes[2].evidence."""
+    paths = evidence_paths(method.BY_CODE[code].fields, values)
+    ids = {i for _path, _f, value, _c, _r in paths for i in value}
+    if not ids:
+        return
+    rows = dict(db.session.execute(select(Attachment.id, Attachment.withdrawn_at).where(Attachment.id.in_(ids), Attachment.report_id == report.id)).all())
+    stored = {i for _p, _f, value, _c, _r in evidence_paths(method.BY_CODE[code].fields, report.discipline(code).values or {}) for i in value}
+    errors = {}
+    for path, _f, value, _c, _r in paths:
+        wrong = [i for i in value if i not in rows]
+        withdrawn = [i for i in value if i in rows and rows[i] is not None and i not in stored]
+        if wrong:
+            errors[path] = f"{', '.join(map(str, wrong))} is not an attachment of this report"
+        elif withdrawn:
+            errors[path] = f"{', '.join(map(str, withdrawn))} is withdrawn"
+    if errors:
+        raise Invalid(_("Evidence must be files uploaded to this report and not withdrawn."), fields=errors)
+
+
+def evidence_claims(report: Report, code: str) -> list[tuple[str, str]]:
+    """Where a file uploaded to `code` can be attached at once: (claim, label) - an evidence
+    field ("validation_evidence") or a table row's evidence cell ("causes.<row id>.evidence")."""
+    values = report.discipline(code).values or {}
+    out = []
+    for f in method.BY_CODE[code].fields:
+        if f.type == "evidence":
+            out.append((f.name, str(f.label)))
+        elif f.type == "table":
+            for c in f.columns:
+                if c.type != "evidence":
+                    continue
+                for i, row in enumerate(values.get(f.name) or [], start=1):
+                    if row.get("id"):
+                        name = row.get("ref") or row.get("doc_no") or row.get("target") or f"{f.label} {i}"
+                        out.append((f"{f.name}.{row['id']}.{c.name}", f"{name} · {c.label}"))
+    return out
+
+
+def attach_evidence(actor: User, report: Report, code: str, claim: str, attachment_id: int) -> list[str]:
+    """Add a just-uploaded file to an evidence field or cell of `code` (a normal, audited save)."""
+    entry = report.discipline(code)
+    values = entry.values or {}
+    name, _sep, rest = claim.partition(".")
+    f = method.BY_CODE[code].field(name)
+    if f is None:
+        raise Invalid(_("There is no such evidence to attach the file to."), fields={"claim": f"is not an evidence field of {code}"})
+    if f.type == "evidence" and not rest:
+        current = list(values.get(name) or [])
+        if attachment_id in current:
+            return []
+        _entry, notes = save_discipline(actor, report, code, entry.version, {name: [*current, attachment_id]})
+        return notes
+    row_id, _sep, column = rest.partition(".")
+    col = f.column(column) if f.type == "table" else None
+    rows = [dict(r) for r in values.get(name) or []]
+    row = next((r for r in rows if r.get("id") == row_id), None)
+    if col is None or col.type != "evidence" or row is None:
+        raise Invalid(_("There is no such evidence to attach the file to."), fields={"claim": f"is not an evidence cell of {code}"})
+    if attachment_id in (row.get(column) or []):
+        return []
+    row[column] = [*(row.get(column) or []), attachment_id]
+    _entry, notes = save_discipline(actor, report, code, entry.version, {name: rows})
+    return notes
+
+
 def gate_context(report: Report) -> method.GateContext:
     from app.services.actions import action_facts
 
+    live = set(db.session.scalars(select(Attachment.id).where(Attachment.report_id == report.id, Attachment.withdrawn_at.is_(None))))
+    related = None
+    if report.related_report_id:
+        other = db.session.get(Report, report.related_report_id)
+        if other is not None:
+            related = {"id": other.id, "number": other.number,
+                       "same_parties": (other.oem_id, other.supplier_id) == (report.oem_id, report.supplier_id) and other.id != report.id}
     return method.GateContext(
         header=header_values(report),
         values={d.code: d.values or {} for d in report.disciplines},
@@ -343,6 +440,8 @@ def gate_context(report: Report) -> method.GateContext:
         due=report.due or {},
         today=utcnow().date(),
         actions=action_facts(report),
+        live_attachments=live,
+        related_report=related,
         status=report.status.value,
         stage=report.stage,
     )

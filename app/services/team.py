@@ -11,7 +11,7 @@ from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import STEERING_ROLES, Report, TeamMember, TeamRole, User, is_id
 from app.services import audit
-from app.services.reports import ensure_not_frozen, touch
+from app.services.reports import ensure_not_frozen
 
 ROLES = [r.value for r in TeamRole]
 
@@ -80,7 +80,6 @@ def add_member(actor: User, report: Report, user_id: Any, role: Any, function: A
     report.team.append(member)
     audit.record("team.added", actor, report, discipline="D1", changes={"member": [None, candidate.email], "role": [None, role.value]})
     notify.team_added(report, actor, candidate, role.value)
-    touch(report)
     return member
 
 
@@ -105,7 +104,6 @@ def change_member(actor: User, report: Report, user_id: Any, data: Any) -> TeamM
             member.function = function
     if changes:
         audit.record("team.changed", actor, report, discipline="D1", changes={"member": [member.user.email, member.user.email], **changes})
-        touch(report)
     return member
 
 
@@ -116,4 +114,3 @@ def remove_member(actor: User, report: Report, user_id: Any) -> None:
     report.team.remove(member)
     db.session.delete(member)
     audit.record("team.removed", actor, report, discipline="D1", changes={"member": [member.user.email, None], "role": [member.role.value, None]})
-    touch(report)

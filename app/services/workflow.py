@@ -1,5 +1,6 @@
 """Moving a report through D0-D8: advance, customer review with electronic signature, return,
-reopen. Every step writes an audit event in the same transaction."""
+reopen - and the supplier's decline of a complaint that is not theirs (triage), decided by the
+customer's quality lead like a review. Every step writes an audit event in the same transaction."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from sqlalchemy import case, or_, update
 from app import method, notify, policy, security_log
 from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
-from app.models import Report, Review, Status, User, utcnow
+from app.models import Attachment, Report, Review, Status, User, is_id, utcnow
 from app.services import audit
-from app.services.reports import gate_context, header_values, touch, withdraw_acceptances
+from app.services.reports import gate_context, header_values, withdraw_acceptances
+
+DECLINE_REASONS = ("not_our_part", "customer_caused", "no_trouble_found", "duplicate")
+DECLINE_STAGES = ("D0", "D1", "D2", "D3", "D4")
+DECLINE_MEANING = "decline accepted"
 
 MAX_COMMENT = 5000
 SIGNATURE_ATTEMPTS = 5
@@ -149,12 +154,119 @@ def advance(actor: User, report: Report, comment: Any = None, expected_stage: An
         report.stage = new
         audit.record("stage.advanced", actor, report, discipline=old, changes={"stage": [old, new]}, comment=comment)
         notify.stage_advanced(report, actor, old, new, comment)
-    touch(report)
     return report
 
 
 def meaning_for(stage: str) -> str:
     return "closure approved" if stage == "D8" else f"{stage} approved"
+
+
+def _evidence_ids(report: Report, value: Any) -> list[int]:
+    if value is None or value == []:
+        raise Invalid(_("A decline needs evidence: at least one file of this report."), fields={"evidence": "is required (attachment ids of this report)"})
+    if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise BadRequest("'evidence' must be a list of attachment ids.", {"fields": {"evidence": "must be a list of attachment ids (integers)"}})
+    ids = list(dict.fromkeys(value))[:100]
+    from sqlalchemy import select
+
+    live = set(db.session.scalars(select(Attachment.id).where(Attachment.id.in_(ids), Attachment.report_id == report.id, Attachment.withdrawn_at.is_(None))))
+    wrong = [i for i in ids if i not in live]
+    if wrong:
+        raise Invalid(_("The evidence must be files of this report that are not withdrawn."),
+                      fields={"evidence": f"{', '.join(map(str, wrong))} is not a live attachment of this report"})
+    return ids
+
+
+def decline(actor: User, report: Report, reason: Any, comment: Any, related_report_id: Any = None, evidence: Any = None) -> Report:
+    """The supplier's leader or champion asks the customer to decline the complaint - not our part,
+    customer-caused, no trouble found, or a duplicate of another report - with a comment and
+    evidence, while the report is open at D0-D4. The report waits for the customer's quality lead
+    (`review`): accepting closes it (outcome declined, signed), refusing lets the work go on."""
+    if not policy.can_decline(actor, report):
+        raise Forbidden(_("Only the supplier's team leader or champion can decline the complaint."))
+    if report.status != Status.open or report.stage not in DECLINE_STAGES:
+        raise Conflict(_("A complaint can be declined while the report is open at D0 to D4 (it is %(status)s at %(stage)s).",
+                         status=report.status.value.replace("_", " "), stage=report.stage), {"rule": "decline_not_allowed"})
+    if reason not in DECLINE_REASONS:
+        if reason is not None and not isinstance(reason, str):
+            raise BadRequest("'reason' must be a string.", {"fields": {"reason": "must be a string"}})
+        raise Invalid(_("Choose why the complaint is declined."), fields={"reason": "must be one of " + ", ".join(DECLINE_REASONS)})
+    comment = _comment(comment, required=True)
+    related = None
+    if related_report_id not in (None, ""):
+        if isinstance(related_report_id, bool) or not isinstance(related_report_id, int):
+            raise BadRequest("'related_report_id' must be an integer.", {"fields": {"related_report_id": "must be a report id"}})
+        related = db.session.get(Report, related_report_id) if is_id(related_report_id) else None
+        if (related is None or related.id == report.id or not policy.can_view(actor, related)
+                or (related.oem_id, related.supplier_id) != (report.oem_id, report.supplier_id)):
+            raise Invalid(_("The related report must be another report of the same customer and supplier."),
+                          fields={"related_report_id": "is not a report of the same customer and supplier"})
+    if reason == "duplicate" and related is None:
+        raise Invalid(_("A duplicate names the report it duplicates."), fields={"related_report_id": "is required for a duplicate"})
+    ids = _evidence_ids(report, evidence)
+    review = Review(report_id=report.id, kind="decline", stage=report.stage, revision=report.revision, requested_by_id=actor.id,
+                    request_comment=comment, decline_reason=reason, related_report_id=related.id if related else None, evidence=ids)
+    report.reviews.append(review)
+    report.status = Status.in_review
+    audit.record("decline.requested", actor, report, discipline=report.stage,
+                 changes={"status": ["open", "in_review"], "decline_reason": [None, reason], "evidence": [None, ids],
+                          **({"related_report": [None, related.number]} if related else {}),
+                          "review": [None, audit.review_snapshot(review, audit.REQUEST_COLUMNS)]}, comment=comment)
+    notify.decline_requested(report, actor, reason, comment)
+    return report
+
+
+def _decide_decline(actor: User, report: Report, pending: Review, decision: str, comment: Any, password: Any) -> Report:
+    stage = report.stage
+    if decision == "reject":
+        comment = _comment(comment, required=True)
+        pending.decided_at, pending.decided_by_id, pending.decision, pending.comment, pending.return_to = utcnow(), actor.id, "reject", comment, stage
+        report.status = Status.open
+        audit.record("decline.refused", actor, report, discipline=stage, comment=comment, changes={
+            "status": ["in_review", "open"], "review": [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]})
+    else:
+        comment = _comment(comment, required=False)
+        _check_password(actor, report, password, "accept decline")
+        now = utcnow()
+        signed = content_hash(report)
+        pending.decided_at, pending.decided_by_id, pending.decision, pending.comment = now, actor.id, "approve", comment
+        pending.signed_name, pending.signed_at, pending.meaning, pending.content_hash = actor.name, now, DECLINE_MEANING, signed
+        report.status = Status.closed
+        report.closed_at = now
+        report.outcome = "declined"
+        audit.record("decline.accepted", actor, report, discipline=stage, changes={
+            "status": ["in_review", "closed"], "outcome": [None, "declined"],
+            "signature": [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": DECLINE_MEANING, "content_hash": signed}],
+            "review": [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]}, comment=comment)
+    notify.decline_decided(report, actor, decision, comment)
+    return report
+
+
+def _track_read_across(actor: User, report: Report) -> None:
+    """D7 read-across rows to apply that are not implemented yet (they have an owner and a due
+    date) become tracked preventive actions as the customer closes the report."""
+    from app.method.rules import read_across_to_track
+    from app.services import actions
+
+    rows = read_across_to_track(report.discipline("D7").values or {})
+    if not rows:
+        return
+    working = [m for m in report.team if m.role.value != "viewer" and m.user.active]
+    fallback = next((m for m in working if m.role.value == "leader"), None) or next((m for m in working if m.role.value == "champion"), None)
+    for row in rows:
+        named = (row.get("owner") or "").strip()
+        owner = next((m for m in working if m.user.name.lower() in named.lower()), None) or fallback
+        if owner is None:
+            continue
+        description = "\n".join(filter(None, (
+            "Read-across decided in D7, to be applied after closure.",
+            f"Basis: {row['basis']}" if row.get("basis") else None,
+            f"Reason: {row['reason']}" if row.get("reason") else None,
+            f"Owner named in D7: {named}" if named and named.lower() != owner.user.name.lower() else None,
+        )))
+        actions.create_action(actor, report, {"kind": "preventive", "title": f"Read-across: {row.get('target') or ''}"[:500], "owner_id": owner.user_id,
+                                              "due_date": row["due"], "target": (row.get("target") or "")[:500] or None, "description": description},
+                              at_closure=True)
 
 
 def review(actor: User, report: Report, decision: Any, comment: Any, password: Any = None, return_to: Any = None, expected_stage: Any = None) -> Report:
@@ -168,6 +280,8 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
             raise BadRequest("'decision' must be \"approve\" or \"reject\".", {"fields": {"decision": "must be a string"}})
         raise Invalid(_("Choose approve or reject."), fields={"decision": "must be approve or reject"})
     pending = report.pending_review
+    if pending is not None and pending.kind == "decline":
+        return _decide_decline(actor, report, pending, decision, comment, password)
     stage = report.stage
     if decision == "reject":
         comment = _comment(comment, required=True)
@@ -195,9 +309,11 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
             pending.decided_at, pending.decided_by_id, pending.decision, pending.comment = now, actor.id, "approve", comment
             pending.signed_name, pending.signed_at, pending.meaning, pending.content_hash = actor.name, now, meaning, signed
         if stage == "D8":
+            _track_read_across(actor, report)
             report.status = Status.closed
             report.closed_at = now
-            changes = {"status": ["in_review", "closed"]}
+            report.outcome = "resolved"
+            changes = {"status": ["in_review", "closed"], "outcome": [None, "resolved"]}
         else:
             report.status = Status.open
             report.stage = method.next_code(stage)
@@ -207,7 +323,6 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
             changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
         audit.record("review.approved", actor, report, discipline=stage, changes=changes, comment=comment)
         notify.review_decided(report, actor, "approve", comment, stage=stage)
-    touch(report)
     return report
 
 
@@ -225,7 +340,6 @@ def return_report(actor: User, report: Report, to: Any, comment: Any) -> Report:
     withdraw_acceptances(actor, report, target)
     audit.record("stage.returned", actor, report, discipline=target, changes={"stage": [old, target]}, comment=comment)
     notify.report_returned(report, actor, target, comment, old=old)
-    touch(report)
     return report
 
 
@@ -241,11 +355,12 @@ def reopen(actor: User, report: Report, comment: Any, password: Any, to: Any = N
     report.revision = old_rev + 1
     report.status = Status.open
     report.closed_at = None
+    old_outcome, report.outcome = report.outcome, None
     old_stage = report.stage
     report.stage = target
     withdraw_acceptances(actor, report, target)
     audit.record("report.reopened", actor, report, discipline=target,
-                 changes={"status": ["closed", "open"], "revision": [old_rev, report.revision], "stage": [old_stage, target]}, comment=comment)
+                 changes={"status": ["closed", "open"], "revision": [old_rev, report.revision], "stage": [old_stage, target],
+                          "outcome": [old_outcome, None]}, comment=comment)
     notify.report_reopened(report, actor, comment)
-    touch(report)
     return report

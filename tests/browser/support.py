@@ -7,11 +7,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+import secrets
 import urllib.error
 import urllib.request
 from typing import Any
 
-from app.method import CODES, EXAMPLES, HEADER_EXAMPLE
+from app.method import CODES, EXAMPLE_ACTION_UPDATES, EXAMPLE_ACTIONS, EXAMPLE_EVIDENCE, EXAMPLES, HEADER_EXAMPLE
+from app.method.examples import action_body, replace_evidence
 
 DEMO_PASSWORD = "demo-password-8d"  # app/demo.py, README "Demo logins"
 
@@ -66,7 +68,7 @@ class Api:
     def id(self) -> int:
         return self.me["id"]
 
-    def call(self, method: str, path: str, body: Any = None, expect: int | tuple[int, ...] = (200, 201)) -> Any:
+    def call(self, method: str, path: str, body: Any = None, expect: int | tuple[int, ...] = (200, 201), raw: tuple[bytes, str] | None = None) -> Any:
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -74,6 +76,8 @@ class Api:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        if raw is not None:
+            data, headers["Content-Type"] = raw
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
             with self._opener.open(request, timeout=30) as response:
@@ -117,6 +121,20 @@ class Api:
     def gate_missing(self, rid: int) -> list[str]:
         return self.call("GET", f"/api/v1/reports/{rid}/gate")["missing"]
 
+    def upload(self, rid: int, discipline: str, filename: str, content: bytes, **fields: str) -> dict:
+        """POST .../attachments as multipart/form-data (file, discipline and any other field)."""
+        boundary = "----8DWorkbenchJourney" + secrets.token_hex(8)
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                 for k, v in {"discipline": discipline, **fields}.items()]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.call("POST", f"/api/v1/reports/{rid}/attachments", expect=201, raw=(body, f"multipart/form-data; boundary={boundary}"))
+
+    def decline(self, rid: int, reason: str, comment: str, evidence: list[int], related_report_id: int | None = None) -> dict:
+        return self.call("POST", f"/api/v1/reports/{rid}/decline", {"reason": reason, "comment": comment, "evidence": evidence,
+                                                                    "related_report_id": related_report_id})
+
 
 def header(**overrides: Any) -> dict:
     """A complete complaint header (the method's example) without the title."""
@@ -129,13 +147,58 @@ def example(code: str) -> dict:
     return copy.deepcopy(EXAMPLES.get(code, {}))
 
 
-def walk_to_review_of(leader: Api, quality_lead: Api, rid: int, until: str) -> dict:
-    """Fill every discipline with the method's example and advance (approving the customer
-    reviews on the way) until `until` is submitted for the customer's review."""
+class ExampleWalk:
+    """The method's example through the API: its files uploaded, its actions created by their
+    owners' team roles (team: role -> Api) and verified by someone else, D6's updates applied."""
+
+    def __init__(self, rid: int, team: dict[str, Api]):
+        self.rid, self.team = rid, team
+        self.files: dict[int, int] = {}
+        self.actions: dict[str, dict] = {}
+
+    def _upload(self, code: str) -> None:
+        from app.demo import evidence_bytes
+
+        for placeholder, (discipline, name, what) in EXAMPLE_EVIDENCE.items():
+            if discipline == code and placeholder not in self.files:
+                self.files[placeholder] = self.team["leader"].upload(self.rid, code, name, evidence_bytes(name, what), description=what)["id"]
+
+    def _patch(self, who: Api, action: dict, **change) -> dict:
+        return who.call("PATCH", f"/api/v1/actions/{action['id']}", {"version": action["version"], **change})
+
+    def prepare(self, code: str) -> dict:
+        self._upload(code)
+        for a in EXAMPLE_ACTIONS.get(code, []):
+            owner = self.team[a["owner"]]
+            action = owner.call("POST", f"/api/v1/reports/{self.rid}/actions", action_body(a, owner.id, self.files), expect=201)
+            for status in ("in_progress",) if code == "D5" else ("in_progress", "implemented"):
+                action = self._patch(owner, action, status=status)
+            if code != "D5":
+                action = self._patch(self.team[a["verifier"]], action, status="verified", verification=a["verification"])
+            self.actions[a["ref"]] = {**action, "example": a}
+        for u in EXAMPLE_ACTION_UPDATES.get(code, []):
+            action = self.actions[u["ref"]]
+            change = replace_evidence({k: v for k, v in u.items() if k != "ref"}, self.files)
+            if "implemented_on" in change:
+                change["status"] = "implemented"
+            self.actions[u["ref"]] = {**self._patch(self.team["leader"], action, **change), "example": action["example"]}
+        if code == "D6":
+            for ref, action in self.actions.items():
+                if action["kind"] == "corrective":
+                    a = action["example"]
+                    self.actions[ref] = {**self._patch(self.team[a["verifier"]], action, status="verified", verification=a["verification"]), "example": a}
+        return replace_evidence(example(code), self.files)
+
+
+def walk_to_review_of(leader: Api, quality_lead: Api, rid: int, until: str, team: dict[str, Api] | None = None) -> dict:
+    """Fill every discipline with the method's example - its files and actions included (`team`:
+    the Api of each role of the example's actions) - and advance (approving the customer reviews
+    on the way) until `until` is submitted for the customer's review."""
+    walk = ExampleWalk(rid, team or {"leader": leader})
     report = leader.report(rid)
     for code in CODES[CODES.index(report["stage"]) :]:
         if example(code):
-            leader.save(rid, code, example(code))
+            leader.save(rid, code, walk.prepare(code))
         report = leader.advance(rid, f"{code} ready.")
         if code == until:
             assert report["status"] == "in_review" and report["stage"] == until, report

@@ -5,7 +5,10 @@ b. the supplier's team leader builds the team of both companies on D1 and passes
 c. supplier and OEM engineers edit one discipline at the same time (merge, then a conflict);
 d. advancing with holes in the report lists exactly what is missing;
 e. the OEM quality lead rejects (comment required), then approves with the password; approving
-   D8 closes the report with the signature shown.
+   D8 closes the report with the signature shown;
+f. containment is tracked as an action with its evidence;
+g. the supplier declines a complaint that is not theirs: the quality lead refuses, the supplier
+   asks again, the quality lead accepts - the report is closed as declined.
 
 The state a journey starts from is arranged through the JSON API (or is the demo data); the
 journey itself only clicks, types and reads what a person sees.
@@ -333,7 +336,7 @@ def test_approving_d8_closes_the_report_with_the_signature_shown(open_as, api):
     jana.add_member(rid, mia.id, "member", "Laser welding")
     jana.change_member(rid, jana.id, role="member", function="Customer SQE")
     lukas.add_member(rid, petra.id, "champion", "Quality manager")
-    walk_to_review_of(lukas, thomas, rid, until="D8")
+    walk_to_review_of(lukas, thomas, rid, until="D8", team={"leader": lukas, "champion": petra, "supplier_member": mia, "customer_member": jana})
 
     lead = open_as(THOMAS)
     lead.goto(f"/reports/{rid}")
@@ -472,3 +475,69 @@ def test_a_password_reset_in_the_browser_leaves_its_key_in_no_log(browser, live_
     assert "GET /password/reset " in logs["server log"] and "POST /password/reset " in logs["server log"]
     for name, content in logs.items():
         assert key not in content and key.rsplit(".", 1)[-1] not in content, f"the reset key is in the {name}"
+
+
+# --------------------------------------------------------------------------------------------- g
+@pytest.mark.browser
+def test_the_supplier_declines_the_customer_refuses_then_accepts(open_as, api):
+    from app.demo import evidence_bytes
+
+    jana, lukas = api(JANA), api(LUKAS)
+    title = unique("Scratched module housing")
+    rid = jana.open_report(title, **header())["id"]
+    jana.add_member(rid, lukas.id, "leader")
+    photo = lukas.upload(rid, "D0", "housing-mould-mark.png", evidence_bytes("housing-mould-mark.png", "Mould mark"), description="Mould mark")
+
+    supplier = open_as(LUKAS)
+    supplier.goto(f"/reports/{rid}")
+    decline = supplier.locator("#decline")
+    decline.get_by_text("Decline this complaint").click()
+    decline.get_by_label("Why the complaint is not ours").select_option(label="Not our part")
+    decline.get_by_label("Comment for the customer's quality lead").fill("The returned housing carries another supplier's mould mark (cavity 7).")
+    decline.get_by_label(re.compile("housing-mould-mark.png")).check()
+    decline.get_by_role("button", name="Ask the customer to decline").click()
+    expect(flash(supplier, "The decline was submitted to the customer's quality lead.")).to_be_visible()
+    expect(status_badge(supplier, "In review · D0")).to_be_visible()
+    expect(supplier.get_by_text("Waiting for the customer: a quality lead of Volta Motors AG decides on the decline.")).to_be_visible()
+
+    # the quality lead sees why, with the evidence, and refuses with a comment
+    lead = open_as(THOMAS)
+    lead.goto(f"/reports/{rid}")
+    request = lead.locator("#decline-request")
+    expect(request).to_contain_text("The supplier asks to decline the complaint")
+    expect(request).to_contain_text("Not our part")
+    expect(request).to_contain_text("cavity 7")
+    expect(request.get_by_role("link", name="housing-mould-mark.png")).to_be_visible()
+    decide = lead.get_by_role("complementary").locator(".card").filter(has=lead.get_by_role("heading", name="Your decision on the decline"))
+    decide.get_by_label(re.compile(r"^Refuse")).check()
+    decide.get_by_role("button", name="Record decision").click()
+    expect(flash(lead, "A comment is required.")).to_be_visible()
+    decide.get_by_label(re.compile(r"^Refuse")).check()
+    decide.get_by_label("Comment (required when refusing)").fill("Cavity 7 is one of your moulds: see the drawing.")
+    decide.get_by_role("button", name="Record decision").click()
+    expect(flash(lead, "Your decision was recorded.")).to_be_visible()
+    expect(status_badge(lead, "Open · D0")).to_be_visible()
+
+    # the supplier asks again, for another reason; the quality lead accepts with the password
+    supplier.reload()
+    expect(supplier.get_by_text("Cavity 7 is one of your moulds: see the drawing.")).to_be_visible()
+    decline.get_by_text("Decline this complaint").click()
+    decline.get_by_label("Why the complaint is not ours").select_option(label="Caused at the customer")
+    decline.get_by_label("Comment for the customer's quality lead").fill("The scratches match the rack of the OEM's pack line 2.")
+    decline.get_by_label(re.compile("housing-mould-mark.png")).check()
+    decline.get_by_role("button", name="Ask the customer to decline").click()
+    expect(flash(supplier, "The decline was submitted to the customer's quality lead.")).to_be_visible()
+
+    lead.reload()
+    expect(decide.get_by_label(re.compile(r"^Accept the decline"))).to_be_checked()
+    decide.get_by_label("Your password (electronic signature, asked for approvals)").fill(DEMO_PASSWORD)
+    decide.get_by_role("button", name="Record decision").click()
+    expect(flash(lead, "Your decision was recorded.")).to_be_visible()
+    expect(status_badge(lead, "Closed · D0")).to_be_visible()
+    reviews = lead.get_by_role("complementary").locator(".card").filter(has=lead.get_by_role("heading", name="Customer reviews and signatures"))
+    expect(reviews.locator(".review-entry").first).to_contain_text("decline accepted")
+    expect(reviews.locator(".review-entry").first.locator(".signature")).to_have_text(re.compile(rf"Signed by Thomas Richter, {UTC_TIME}, meaning: decline accepted"))
+    expect(reviews.locator(".review-entry").nth(1)).to_contain_text("decline refused")
+    lead.get_by_role("link", name="Reports", exact=True).click()
+    expect(lead.get_by_role("row").filter(has_text=title)).to_contain_text("declined")
+    assert jana.report(rid)["outcome"] == "declined" and photo["id"] in jana.report(rid)["reviews"][-1]["evidence"]

@@ -8,6 +8,7 @@ import io
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -23,6 +24,11 @@ from app.services.action_queries import actions_query, is_overdue
 from app.web.actions import bp
 
 PER_PAGE = 50
+CLAIM_LABELS = {
+    "evidence": _l("Proof that it was done and works"),
+    "pre_verification_evidence": _l("Pre-verification (D5)"),
+    "implementation_evidence": _l("Implementation (D6)"),
+}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -32,20 +38,36 @@ def csv_safe(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+TEXT_KEYS = ("title", "description", "due_date", "cause", "location", "verification", "reason", "kind", "ref", "introduced_on", "effective_from",
+             "pre_verification", "error_proofing", "target")
+INT_KEYS = ("owner_id", "qty_suspect", "qty_checked", "qty_nok", "version", "effective_pct")
+
+
 def _form_to_data(form) -> dict:
+    """Only what the form holds (a field left out is not changed); empty inputs clear a value."""
     data: dict = {}
-    for key in ("title", "description", "due_date", "cause", "cause_ref", "location", "verification", "reason", "kind"):
+    for key in TEXT_KEYS:
         if key in form:
             data[key] = form.get(key, "").strip()
-    for key in ("owner_id", "qty_suspect", "qty_checked", "qty_nok", "version"):
+    for key in INT_KEYS:
         raw = form.get(key, "").strip()
         if key in form:
             data[key] = int(raw) if raw.isdigit() and len(raw) < 10 else (None if raw == "" else raw)
+    if "causes_present" in form:
+        data["causes"] = [c.strip() for c in form.getlist("causes") if c.strip()]
     if form.get("status"):
         data["status"] = form["status"]
+    if form.get("implemented_on", "").strip():
+        data["implemented_on"] = form["implemented_on"].strip()
     if form.get("lift") == "now":
         data["removed_at"] = utcnow().isoformat() + "Z"
     return data
+
+
+def _back(default: str) -> str:
+    """Back to the discipline page the inline form was on (a path of this site only)."""
+    back = request.form.get("back", "")
+    return back if back.startswith("/reports/") and "//" not in back and "\\" not in back else default
 
 
 @bp.route("/actions/mine")
@@ -91,7 +113,7 @@ def report_actions(report_id: int):
     rows = db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all()
     groups: dict = {}
     for a in rows:
-        groups.setdefault((a.discipline, a.kind.value), {}).setdefault(a.cause_ref or a.cause or "", []).append(a)
+        groups.setdefault((a.discipline, a.kind.value), {}).setdefault(", ".join(a.causes or []) or a.location or a.cause or "", []).append(a)
     return render_template("actions/report.html", report=report, groups=sorted(groups.items()))
 
 
@@ -125,18 +147,24 @@ def detail(action_id: int):
     errors: dict = {}
     if request.method == "POST":
         data = _form_to_data(request.form)
+        here = url_for("actions.detail", action_id=action.id)
         try:
             action_service.update_action(current_user, action, data)
             db.session.commit()
             notifications.wake()
-            flash(_("Action saved."), "success")
-            return redirect(url_for("actions.detail", action_id=action.id))
+            flash(_("Action %(ref)s saved.", ref=action.ref), "success")
+            back = _back(here)
+            return redirect(back + (f"#action-{action.id}" if back != here else ""))
         except DomainError as exc:
             if isinstance(exc, Forbidden):
                 raise  # 403 from the shared handler, not a flash
             db.session.rollback()
             flash(exc.message, "danger")
             errors = exc.details.get("fields") or {}
+            for field, msg in errors.items():
+                flash(f"{field}: {msg}" if isinstance(msg, str) else field, "warning")
+            if request.form.get("back"):
+                return redirect(_back(here))
             action = action_service.get_action(current_user, action_id)
     report = action.report
     steps = sorted(s.value for s in action_service.STEPS[action.status])
@@ -145,9 +173,11 @@ def detail(action_id: int):
     from app.models import Attachment
 
     attachments = db.session.scalars(select(Attachment).where(Attachment.action_id == action.id).order_by(Attachment.id)).all()
+    claims = [(name, CLAIM_LABELS[name]) for name in action_service.claims_of(action)]
+    live = {a.id for a in attachments if not a.withdrawn_at}
     return render_template("actions/detail.html", action=action, report=report, steps=steps, team=team, causes=causes, attachments=attachments,
                            locations=LOCATIONS, errors=errors, can_manage=policy.can_manage_actions(current_user, report),
-                           ActionKind=ActionKind, ActionStatus=ActionStatus), (422 if errors else 200)
+                           claims=claims, live=live, ActionKind=ActionKind, ActionStatus=ActionStatus), (422 if errors else 200)
 
 
 

@@ -40,10 +40,14 @@ def evidence_upload(report_id: int):
         if not files:
             flash(_("Choose at least one file."), "danger")
             return redirect(back)
+        claim = form.get("claim") or None
+        if claim and (action_id or "").isdigit():
+            # an action's evidence list belongs to a discipline: a corrective action's implementation is D6's
+            discipline = {"pre_verification_evidence": "D5", "implementation_evidence": "D6"}.get(claim, discipline)
         stored = 0
         for f in files:
             try:
-                evidence.upload(current_user, report, f.staged, f.filename, discipline, action_id, form.get("description"), form.get("replaces_id"))
+                evidence.upload(current_user, report, f.staged, f.filename, discipline, action_id, form.get("description"), form.get("replaces_id"), claim)
                 db.session.commit()  # each file on its own: one refused file does not cost the others
                 stored += 1
             except DomainError as exc:
@@ -68,7 +72,11 @@ def evidence_withdraw(report_id: int, attachment_id: int):
     if not reason:
         flash(_("Give a reason for withdrawing the evidence."), "danger")
     else:
-        commit_or_flash(lambda: evidence.withdraw(current_user, att, report, reason), _("Evidence withdrawn; the file and the history are kept."), "info")
+        notes: list[str] = []
+        if commit_or_flash(lambda: notes.extend(evidence.withdraw(current_user, att, report, reason)),
+                           _("Evidence withdrawn; the file and the history are kept."), "info"):
+            for note in notes:
+                flash(note, "warning")
     return redirect(url_for("reports.detail", report_id=report.id, d=att.discipline, _anchor="evidence"))
 
 

@@ -39,6 +39,17 @@ def _scalar_from_form(f: Field, raw: str | None, path: str, errors: dict[str, st
     return raw  # date and choice: validated by clean_values
 
 
+def _evidence_from_form(raw: list[str], path: str, errors: dict[str, str]) -> list[int] | None:
+    """The files picked for an evidence field (checkboxes or a multiple select): attachment ids."""
+    ids = []
+    for value in raw:
+        if not value.isdigit() or len(value) > 10:
+            errors[path] = str(_l("must list files of this report"))
+            return None
+        ids.append(int(value))
+    return ids or None
+
+
 def values_from_form(fields: tuple[Field, ...], form) -> tuple[dict[str, Any], dict[str, str]]:
     """Turn a submitted discipline form into typed values (all fields present on the form)."""
     errors: dict[str, str] = {}
@@ -47,7 +58,9 @@ def values_from_form(fields: tuple[Field, ...], form) -> tuple[dict[str, Any], d
     for f in fields:
         if f.name not in present:
             continue
-        if f.type != "table":
+        if f.type == "evidence":
+            values[f.name] = _evidence_from_form(form.getlist(f"f.{f.name}"), f.name, errors)
+        elif f.type != "table":
             values[f.name] = _scalar_from_form(f, form.get(f"f.{f.name}"), f.name, errors)
     rows: dict[str, dict[int, dict[str, Any]]] = {}
     by_name = {f.name: f for f in fields}
@@ -64,7 +77,10 @@ def values_from_form(fields: tuple[Field, ...], form) -> tuple[dict[str, Any], d
         column = by_name[table].column(col)
         if column is None:
             continue
-        value = _scalar_from_form(column, form.get(key), f"{table}[{idx}].{col}", errors)
+        if column.type == "evidence":
+            value = _evidence_from_form(form.getlist(key), f"{table}[{idx}].{col}", errors)
+        else:
+            value = _scalar_from_form(column, form.get(key), f"{table}[{idx}].{col}", errors)
         if value is not None:
             row[col] = value
     for f in fields:
@@ -82,6 +98,20 @@ class ReviewForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
     return_to = SelectField(_l("On rejection, return to"), choices=[], validate_choice=False)
     password = PasswordField(_l("Your password (electronic signature)"), validators=[Optional(), Length(max=256)])
+
+
+class DeclineForm(FlaskForm):
+    reason = SelectField(
+        _l("Why the complaint is not ours"),
+        choices=[
+            ("not_our_part", _l("Not our part")),
+            ("customer_caused", _l("Caused at the customer")),
+            ("no_trouble_found", _l("No trouble found")),
+            ("duplicate", _l("Duplicate of another report")),
+        ],
+    )
+    comment = TextAreaField(_l("Comment for the customer's quality lead"), validators=[DataRequired(), Length(max=5000)])
+    related_report_id = SelectField(_l("The report it duplicates"), choices=[], validate_choice=False)
 
 
 class ReturnForm(FlaskForm):

@@ -28,6 +28,7 @@ from app.services.action_queries import actions_query
 from app.web.reports import bp
 from app.web.reports.forms import (
     AdvanceForm,
+    DeclineForm,
     ReopenForm,
     ReturnForm,
     ReviewForm,
@@ -137,23 +138,26 @@ _FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()
 _FRAGMENTS_LOCK = threading.Lock()
 
 
-def discipline_fragment(report: Report, code: str, entry, values: dict, errors: dict, editable: bool) -> Markup:
+def discipline_fragment(report: Report, code: str, entry, values: dict, errors: dict, editable: bool, files: list | None = None) -> Markup:
     """The discipline's fields as a form or as read-only tables - the costliest part of the page.
     With the stored values (no errors, nothing retyped) it depends only on the discipline's
-    version, so it is rendered once per version and language and reused (no CSRF token inside)."""
+    version and the report's files (the evidence pickers list them), so it is rendered once per
+    version, set of files and language and reused (no CSRF token inside)."""
     from flask_babel import get_locale
 
     macros = current_app.jinja_env.get_template("macros/fields.html").module
+    files = files or []
 
     def render() -> Markup:
         if editable:
-            return Markup("").join(macros.field(f, values, errors) for f in method.BY_CODE[code].fields)
-        return Markup("").join(Markup('<h3 class="h6 mt-3">{}</h3>').format(f.label) + macros.show(f, values.get(f.name))
+            return Markup("").join(macros.field(f, values, errors, files=files) for f in method.BY_CODE[code].fields)
+        return Markup("").join(Markup('<h3 class="h6 mt-3">{}</h3>').format(f.label) + macros.show(f, values.get(f.name), files)
                                for f in method.BY_CODE[code].fields)
 
     if errors or values is not entry.values:
         return render()
-    key = (report.id, report.created_at, code, entry.version, editable, str(get_locale()))
+    signature = tuple((a.id, a.withdrawn_at is not None, a.filename) for a in files)
+    key = (report.id, report.created_at, code, entry.version, editable, str(get_locale()), hash(signature))
     with _FRAGMENTS_LOCK:
         hit = _FRAGMENTS.get(key)
         if hit is not None:
@@ -190,6 +194,19 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
     comments = db.session.scalars(
         select(Comment).where(Comment.report_id == report.id, Comment.discipline == code).order_by(Comment.id)
     ).all()
+    files = db.session.scalars(select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.discipline, Attachment.id)).all()
+    same_parties = []
+    if code == "D0" or (report.status == Status.open and policy.can_decline(current_user, report)):
+        same_parties = db.session.scalars(
+            select(Report).where(Report.oem_id == report.oem_id, Report.supplier_id == report.supplier_id, Report.id != report.id,
+                                 policy.visible_reports_clause(current_user)).order_by(Report.id.desc()).limit(200)
+        ).all()
+    decline_form = DeclineForm()
+    decline_form.related_report_id.choices = [("", "—")] + [(str(r.id), f"{r.number} · {r.title[:60]}") for r in same_parties]
+    pending = report.pending_review
+    # What the customer's reviewer should see before deciding: the warnings of what is submitted.
+    review_warnings = [(c, f.message) for c in method.CODES[: method.CODES.index(report.stage) + 1] for f in findings[c] if f.level == method.WARN
+                       and "past its due date" not in f.message] if report.status == Status.in_review else []
     comment_counts = dict(
         db.session.execute(
             select(Comment.discipline, func.count()).where(Comment.report_id == report.id, Comment.withdrawn_at.is_(None)).group_by(Comment.discipline)
@@ -207,7 +224,8 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             entry=entry,
             values=values if values is not None else (entry.values or {}),
             errors=errors or {},
-            discipline_html=lambda editable: discipline_fragment(report, code, entry, values if values is not None else entry.values, errors or {}, editable),
+            discipline_html=lambda editable: discipline_fragment(report, code, entry, values if values is not None else entry.values, errors or {}, editable,
+                                                                 files),
             findings=findings,
             header=report_service.header_values(report) if header_values is None else header_values,
             header_errors=header_errors or {},
@@ -222,9 +240,14 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             frozen=policy.report_is_frozen(report, code),
             show_gate=show_gate and report.status == Status.open,
             comments=comments,
-            attachments=db.session.scalars(
-                select(Attachment).where(Attachment.report_id == report.id, Attachment.discipline == code).order_by(Attachment.id)
-            ).all(),
+            attachments=sorted((a for a in files if a.discipline == code), key=lambda a: a.id),
+            files=files,
+            evidence_claims=report_service.evidence_claims(report, code),
+            same_parties=same_parties,
+            decline_form=decline_form,
+            decline_open=report.status == Status.open and report.stage in workflow.DECLINE_STAGES,
+            pending=pending,
+            review_warnings=review_warnings,
             report_actions=db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all(),
             comment_counts=comment_counts,
             edit_window_open=lambda c: (utcnow() - c.created_at).total_seconds() < 15 * 60,
@@ -312,6 +335,7 @@ def _save(report: Report, code: str, base_version: int, changed: dict, submitted
             conflicts=exc.details["fields"],
             version=exc.details["version"],
             yours=changed,
+            files=db.session.scalars(select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id)).all(),
         ), 409
     except Invalid as exc:
         db.session.rollback()
@@ -425,6 +449,22 @@ def review(report_id: int):
         workflow.review(current_user, r, f.decision.data, f.comment.data, f.password.data, f.return_to.data or None)
 
     return _workflow_step(report_id, ReviewForm, step, _("Your decision was recorded."))
+
+
+@bp.route("/reports/<int:report_id>/decline", methods=["POST"])
+@login_required
+def decline(report_id: int):
+    def step(r, f):
+        raw = f.related_report_id.data or ""
+        evidence = [int(v) for v in request.form.getlist("evidence") if v.isdigit() and len(v) < 11]
+        workflow.decline(current_user, r, f.reason.data, f.comment.data, int(raw) if raw.isdigit() and len(raw) < 11 else None, evidence)
+
+    def form():
+        f = DeclineForm()
+        f.related_report_id.choices = []
+        return f
+
+    return _workflow_step(report_id, form, step, _("The decline was submitted to the customer's quality lead."))
 
 
 @bp.route("/reports/<int:report_id>/return", methods=["POST"])

@@ -1,0 +1,103 @@
+"""Derived state has one owner: this module.
+
+What the app keeps that is computed from the database - a report's JSON document, its PDF, the
+rendered fields of a discipline - is keyed on two numbers that only this module moves:
+
+- a report's `change_counter`: bumped by every flush that changes the report or one of its parts
+  (a discipline, a team member, a review, an action, an attachment, a comment);
+- the accounts generation (`Generation` "accounts"): bumped by every flush that changes what a
+  view shows of a person or a company (name, e-mail, role, company, active).
+
+Services change rows and nothing else; no feature has to remember to invalidate a cache. What
+depends on the clock (overdue marks, a comment's edit window) is keyed on the day or computed when
+the page is rendered (see app/services/documents.py).
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from sqlalchemy import String, event, insert, inspect, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.extensions import db
+from app.models.accounts import Company, User
+from app.models.action import Action
+from app.models.base import utcnow
+from app.models.collab import Comment
+from app.models.evidence import Attachment
+from app.models.report import DisciplineEntry, Report, Review, TeamMember
+
+# The rows a report's views are made of (presence heartbeats and mails are not).
+REPORT_PARTS = (DisciplineEntry, TeamMember, Review, Action, Attachment, Comment)
+# What the views show of people and companies (a login time or a failed signature is not).
+SHOWN = {User: ("name", "email", "company_id", "role", "active", "platform_admin"), Company: ("name", "kind", "active")}
+ACCOUNTS = "accounts"
+
+
+class Generation(db.Model):
+    """A counter for derived state that belongs to no report."""
+
+    __tablename__ = "generation"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+def accounts_generation(session: Session | None = None) -> int:
+    return (session or db.session).scalar(select(Generation.value).where(Generation.name == ACCOUNTS)) or 0
+
+
+def _changed(obj, names) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[n].history.has_changes() for n in names if n in state.attrs)
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    reports: set[int] = set()
+    accounts = False
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Report):
+            if obj.id is not None and (obj in session.deleted or session.is_modified(obj)):
+                reports.add(obj.id)
+        elif isinstance(obj, REPORT_PARTS):
+            report_id = obj.report_id if obj.report_id is not None else getattr(obj.__dict__.get("report"), "id", None)
+            if report_id is not None:
+                reports.add(report_id)
+        elif isinstance(obj, tuple(SHOWN)):
+            accounts = accounts or obj in session.new or obj in session.deleted or _changed(obj, SHOWN[type(obj)])
+    if not reports and not accounts:
+        return
+    now = utcnow()
+    loaded = {}
+    for report_id in reports:
+        report = session.identity_map.get(session.identity_key(Report, report_id))
+        if report is not None and report not in session.deleted:
+            loaded[report_id] = report
+            report.change_counter = Report.change_counter + 1  # in SQL: two flushes at once never lose a bump
+            report.updated_at = now
+    pending = session.info.setdefault("derived_pending", [set(), False])
+    pending[0].update(reports - set(loaded))
+    pending[1] = pending[1] or accounts
+
+
+def _after_flush(session: Session, _context) -> None:
+    pending = session.info.pop("derived_pending", None)
+    if not pending:
+        return
+    reports, accounts = pending
+    conn = session.connection()
+    if reports:
+        conn.execute(update(Report).where(Report.id.in_(sorted(reports))).values(change_counter=Report.change_counter + 1, updated_at=utcnow())
+                     .execution_options(synchronize_session=False))
+    if accounts:
+        table = Generation.__table__
+        if not conn.execute(update(table).where(table.c.name == ACCOUNTS).values(value=table.c.value + 1)).rowcount:
+            conn.execute(insert(table).values(name=ACCOUNTS, value=1))
+
+
+def install() -> None:
+    """Once per process (app.register_database)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
