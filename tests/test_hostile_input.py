@@ -161,6 +161,7 @@ JSON_ENDPOINTS = {
     "api.patch_discipline": "leader",
     "api.advance": "leader",
     "api.review": "leader",
+    "api.decline": "leader",
     "api.return_report": "leader",
     "api.reopen": "leader",
     "api.add_team_member": "leader",
