@@ -19,7 +19,8 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from app.schemas.base import Code, ref
+from app.method.definition import CODES
+from app.schemas.base import ref
 from app.schemas.errors import Error
 from app.schemas.method import method_components
 from app.schemas.reports import Discipline
@@ -111,6 +112,7 @@ class _Schemas(GenerateJsonSchema):
 
 
 def _strip_titles(node: Any) -> None:
+    """Drop the models' titles: a component's name says it."""
     if isinstance(node, dict):
         if isinstance(node.get("title"), str) and ("type" in node or "properties" in node):
             node.pop("title")
@@ -130,7 +132,7 @@ def _path_parameter(name: str, converter: str) -> dict:
     if converter == "IntegerConverter":
         schema: dict[str, Any] = {"type": "integer", "minimum": 1}
     elif name == "code":
-        schema = {"type": "string", "enum": list(Code.__origin__.__args__)}
+        schema = {"type": "string", "enum": list(CODES)}
     else:
         schema = {"type": "string"}
     return {"name": name, "in": "path", "required": True, "description": PATH_PARAMS.get(name, name), "schema": schema}
