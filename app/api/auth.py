@@ -1,11 +1,10 @@
 """Who is calling: a bearer token (no CSRF needed) or the browser session (CSRF required for
-writes). Endpoints marked @public need nobody."""
+writes). Views marked @public need nobody; the mark is an attribute of the view registered for the
+endpoint, so two views of the same name in different modules cannot be mistaken for each other."""
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import g, request
+from flask import current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
@@ -13,18 +12,19 @@ from wtforms import ValidationError
 from app.api import bp
 from app.errors import Unauthorized
 
-PUBLIC = set()
-
 
 def public(view):
-    PUBLIC.add(view.__name__)
+    view.public = True
     return view
+
+
+def is_public(endpoint: str | None) -> bool:
+    return bool(getattr(current_app.view_functions.get(endpoint or ""), "public", False))
 
 
 @bp.before_request
 def authenticate():
-    endpoint = (request.endpoint or "").split(".")[-1]
-    if endpoint in PUBLIC:  # a stale token must not stop a client from getting a new one
+    if is_public(request.endpoint):  # a stale token must not stop a client from getting a new one
         return None
     authed = current_user.is_authenticated  # runs the loaders (token first, then session)
     if g.get("bad_token"):
@@ -38,13 +38,3 @@ def authenticate():
         except ValidationError as exc:
             raise CSRFError(str(exc)) from None
     return None
-
-
-def api_login_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            raise Unauthorized("Authentication required.")
-        return view(*args, **kwargs)
-
-    return wrapper

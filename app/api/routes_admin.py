@@ -4,14 +4,16 @@ command line only) creates companies and manages any account."""
 
 from __future__ import annotations
 
-from flask import jsonify
 from flask_login import current_user
 
 from app import policy
 from app.api import bp
-from app.api.util import created, json_body
+from app.api.spec import operation
+from app.api.util import created, json_body, respond
 from app.errors import BadRequest, Forbidden
 from app.extensions import db
+from app.schemas.accounts import AdminUser, Company, CompanyCreate, UserCreate, UserUpdate
+from app.serialize import as_admin_user, as_company
 from app.services import accounts
 
 
@@ -25,10 +27,8 @@ def _no_platform_grant(data: dict) -> None:
         raise Forbidden("Platform administration is granted on the command line only (flask user platform-admin).")
 
 
-def admin_user_json(user) -> dict:
-    return {**user.as_json(), "platform_admin": user.platform_admin}
-
-
+@operation("Create a company (platform admin)", "admin", ok=201, response=Company, body=CompanyCreate, errors=(403, 409, 422),
+           description="Platform administrators only; a company admin gets 403.")
 @bp.route("/admin/companies", methods=["POST"])
 def admin_create_company():
     _admin()
@@ -37,9 +37,12 @@ def admin_create_company():
     data = json_body()
     company = accounts.create_company(current_user, data.get("name"), data.get("kind"))
     db.session.commit()
-    return created(company.as_json())
+    return created(as_company(company))
 
 
+@operation("Create a user (company admin: of their company; platform admin: of any)", "admin", ok=201, response=AdminUser,
+           body=UserCreate, errors=(403, 404, 409, 422),
+           description="A company admin creates users of their own company only: another company_id is 404, like a company that does not exist.")
 @bp.route("/admin/users", methods=["POST"])
 def admin_create_user():
     _admin()
@@ -47,9 +50,12 @@ def admin_create_user():
     _no_platform_grant(data)
     user = accounts.create_user(current_user, data.get("email"), data.get("name"), data.get("company_id"), data.get("role"), data.get("password"))
     db.session.commit()
-    return created(admin_user_json(user))
+    return created(as_admin_user(user))
 
 
+@operation("Change a user's role, name, password or active flag (admin)", "admin", response=AdminUser, body=UserUpdate, errors=(403, 422),
+           description="A company admin changes users of their own company only (another company's user: 404) and no platform admin's "
+           "account (403); platform admins change any account.")
 @bp.route("/admin/users/<int:user_id>", methods=["PATCH"])
 def admin_update_user(user_id: int):
     _admin()
@@ -67,4 +73,4 @@ def admin_update_user(user_id: int):
     if "password" in data:
         accounts.set_password(current_user, user, data["password"])
     db.session.commit()
-    return jsonify(admin_user_json(user))
+    return respond(as_admin_user(user))

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from app import method, policy
 from app.api import bp
-from app.api.util import arg_code, created, json_body, paginate
+from app.api.spec import operation
+from app.api.util import arg_code, created, json_body, paginate, respond
 from app.db import late_writes
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
 from app.models import AuditEvent, Comment, Report, Status, User
-from app.serialize import comment_json, discipline_json, event_json, report_json, report_summary
+from app.schemas import activity
+from app.schemas import reports as shapes
+from app.schemas.accounts import User as UserShape
+from app.schemas.base import Paging, page_of
+from app.schemas.method import Gate
+from app.serialize import as_comment, as_discipline, as_event, as_gate, as_report, as_summary, as_team_member, as_user
 from app.services import comments as comment_service
 from app.services import reports as report_service
 from app.services import team as team_service
@@ -30,6 +36,7 @@ def _fresh(report_id: int) -> Report:
     return _report(report_id)
 
 
+@operation("Reports the caller may see", "reports", response=page_of(shapes.ReportSummary), query=(shapes.ReportFilter, Paging))
 @bp.route("/reports", methods=["GET"])
 def list_reports():
     stmt = select(Report).where(policy.visible_reports_clause(current_user))
@@ -56,39 +63,49 @@ def list_reports():
         like = f"%{q.lower()}%"
         stmt = stmt.where(or_(func.lower(Report.title).like(like), func.lower(Report.number).like(like),
                               func.lower(Report.part_number).like(like), func.lower(Report.complaint_ref).like(like)))
-    return paginate(stmt.order_by(Report.updated_at.desc(), Report.id.desc()), report_summary)
+    return paginate(stmt.order_by(Report.updated_at.desc(), Report.id.desc()), as_summary, shapes.ReportSummary)
 
 
+@operation("Open a report (the creator joins its team as champion)", "reports", ok=201, response=shapes.Report,
+           body=shapes.ReportCreate, errors=(403, 422))
 @bp.route("/reports", methods=["POST"])
 def create_report():
     report = report_service.create_report(current_user, json_body())
     db.session.commit()
-    return created(report_json(_fresh(report.id)))
+    return created(as_report(_fresh(report.id)))
 
 
+@operation("A report", "reports", response=shapes.Report)
 @bp.route("/reports/<int:report_id>", methods=["GET"])
 def get_report(report_id: int):
     report = _report(report_id)  # who may see it is decided before any of its content is read
-    return jsonify(report_json(report))
+    return respond(as_report(report))
 
 
+@operation("Change the report's header values", "reports", response=shapes.Report, body=shapes.ReportHeaderUpdate,
+           errors=(403, 409, 422))
 @bp.route("/reports/<int:report_id>", methods=["PATCH"])
 def update_report_header(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
     report_service.update_header(current_user, report, data)
     db.session.commit()
-    return jsonify(report_json(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id)))
 
 
+@operation("One discipline", "reports", response=shapes.Discipline)
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["GET"])
 def get_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
         raise NotFound(f"No discipline {code!r}.")
-    return jsonify(discipline_json(report.discipline(code)))
+    return respond(as_discipline(report.discipline(code)))
 
 
+@operation("Save changed fields of a discipline", "reports", response=shapes.DisciplineSaved, body=shapes.DisciplineUpdate,
+           errors=(403, 409, 422), description="Fields changed by others since base_version merge silently; a field you send that was changed "
+           "after base_version: 409 conflict with details.fields {field: {yours, theirs, base}}, nothing written. Unknown field: 422. "
+           "Frozen (under review) or closed: 409.")
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["PATCH"])
 @late_writes  # the report is locked inside save_discipline, after the values are checked
 def patch_discipline(report_id: int, code: str):
@@ -100,93 +117,108 @@ def patch_discipline(report_id: int, code: str):
         raise BadRequest("'base_version' is required.", {"fields": {"base_version": "is required"}})
     actor = current_user._get_current_object()  # the user itself: a save reads it often, the proxy looks it up each time
     entry, notes = report_service.save_discipline(actor, report, code, data.get("base_version"), data.get("fields", {}))
-    out = discipline_json(entry)  # from memory, before the commit expires it
+    out = as_discipline(entry, shapes.DisciplineSaved, notes=notes)  # from memory, before the commit expires it
     db.session.commit()
-    out["notes"] = notes
-    return jsonify(out)
+    return respond(out)
 
 
+@operation("What the completion rules find, per discipline", "workflow", response=Gate)
 @bp.route("/reports/<int:report_id>/gate", methods=["GET"])
 def gate(report_id: int):
     report = _report(report_id)
-    found = report_service.findings(report)
-    return jsonify({
-        "stage": report.stage,
-        "missing": [f.message for f in found[report.stage] if f.level == method.BLOCK],
-        "disciplines": {code: [f.as_json() for f in items] for code, items in found.items()},
-    })
+    return respond(as_gate(report, report_service.findings(report)))
 
 
+@operation("Advance to the next discipline, or ask for the review", "workflow", response=shapes.Report, body=shapes.Advance,
+           body_required=False, errors=(403, 409), description="409 gate_not_met with details.missing when the rules do not hold.")
 @bp.route("/reports/<int:report_id>/advance", methods=["POST"])
 def advance(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body(required=False)
     workflow.advance(current_user, report, data.get("comment"), data.get("stage"))
     db.session.commit()
-    return jsonify(report_json(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id)))
 
 
+@operation("Approve (signed with the password) or reject the stage under review", "workflow", response=shapes.Report,
+           body=shapes.ReviewDecision, errors=(403, 409, 422, 429),
+           description="The OEM's quality lead only (else 403). A wrong password: 403 (recorded); too many: 429.")
 @bp.route("/reports/<int:report_id>/review", methods=["POST"])
 def review(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
     workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"), data.get("stage"))
     db.session.commit()
-    return jsonify(report_json(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id)))
 
 
+@operation("Ask the customer to decline the complaint (supplier's leader or champion, D0-D4)", "workflow", response=shapes.Report,
+           body=shapes.Decline, errors=(403, 409, 422),
+           description="Not our part, customer-caused, no trouble found or a duplicate (related_report_id of the same two companies), with a "
+           "comment and evidence. The report waits for the customer's quality lead (POST .../review: approve with the password closes it, "
+           "outcome declined; reject with a comment lets the work go on). Not open or past D4: 409 (rule decline_not_allowed).")
 @bp.route("/reports/<int:report_id>/decline", methods=["POST"])
 def decline(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
     workflow.decline(current_user, report, data.get("reason"), data.get("comment"), data.get("related_report_id"), data.get("evidence"))
     db.session.commit()
-    return jsonify(report_json(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id)))
 
 
+@operation("Send an open report back to an earlier discipline", "workflow", response=shapes.Report, body=shapes.Return,
+           errors=(403, 409, 422))
 @bp.route("/reports/<int:report_id>/return", methods=["POST"])
 def return_report(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
     workflow.return_report(current_user, report, data.get("to"), data.get("comment"))
     db.session.commit()
-    return jsonify(report_json(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id)))
 
 
+@operation("Reopen a closed report (quality lead, with the password)", "workflow", response=shapes.Report, body=shapes.Reopen,
+           errors=(403, 409, 422, 429))
 @bp.route("/reports/<int:report_id>/reopen", methods=["POST"])
 def reopen(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
     workflow.reopen(current_user, report, data.get("comment"), data.get("password"), data.get("to"))
     db.session.commit()
-    return jsonify(report_json(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id)))
 
 
 # ------------------------------------------------------------------------------------------ team
+@operation("The report's team (all on one page)", "team", response=page_of(shapes.TeamMember))
 @bp.route("/reports/<int:report_id>/team", methods=["GET"])
 def list_team(report_id: int):
     report = _report(report_id)
-    items = [m.as_json() for m in report.team]
-    return jsonify({"items": items, "page": 1, "per_page": len(items), "total": len(items)})
+    items = [as_team_member(m) for m in report.team]
+    return respond(page_of(shapes.TeamMember)(items=items, page=1, per_page=len(items), total=len(items)))
 
 
+@operation("Add a member (leader, champion or admin)", "team", ok=201, response=shapes.TeamMember, body=shapes.TeamMemberCreate,
+           errors=(403, 409, 422))
 @bp.route("/reports/<int:report_id>/team", methods=["POST"])
 def add_team_member(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
     member = team_service.add_member(current_user, report, data.get("user_id"), data.get("role", "member"), data.get("function"))
     db.session.commit()
-    return created(member.as_json())
+    return created(as_team_member(member))
 
 
+@operation("Change a member's role or function", "team", response=shapes.TeamMember, body=shapes.TeamMemberUpdate,
+           errors=(403, 409, 422))
 @bp.route("/reports/<int:report_id>/team/<int:user_id>", methods=["PATCH"])
 def change_team_member(report_id: int, user_id: int):
     report = _report(report_id, for_update=True)
     member = team_service.change_member(current_user, report, user_id, json_body())
     db.session.commit()
-    return jsonify(member.as_json())
+    return respond(as_team_member(member))
 
 
+@operation("Remove a member", "team", ok=204, errors=(403, 409, 422))
 @bp.route("/reports/<int:report_id>/team/<int:user_id>", methods=["DELETE"])
 def remove_team_member(report_id: int, user_id: int):
     report = _report(report_id, for_update=True)
@@ -195,6 +227,8 @@ def remove_team_member(report_id: int, user_id: int):
     return "", 204
 
 
+@operation("People who may join this report's team", "team", response=page_of(UserShape), query=(shapes.UserSearch, Paging),
+           errors=(403,))
 @bp.route("/reports/<int:report_id>/users", methods=["GET"])
 def eligible_users(report_id: int):
     """People who may join this report's team (search with ?q= by name or e-mail)."""
@@ -205,10 +239,11 @@ def eligible_users(report_id: int):
     q = (request.args.get("q") or "").strip().lower()[:200]
     if q:
         stmt = stmt.where(or_(func.lower(User.name).like(f"%{q}%"), func.lower(User.email).like(f"%{q}%")))
-    return paginate(stmt.order_by(User.name, User.id), lambda u: u.as_json())
+    return paginate(stmt.order_by(User.name, User.id), as_user, UserShape)
 
 
 # ------------------------------------------------------------------------------- history, export
+@operation("The audit trail, oldest first", "history", response=page_of(activity.Event), query=(shapes.DisciplineFilter, Paging))
 @bp.route("/reports/<int:report_id>/events", methods=["GET"])
 def events(report_id: int):
     report = _report(report_id)
@@ -216,20 +251,23 @@ def events(report_id: int):
     code = arg_code("discipline")
     if code:
         stmt = stmt.where(AuditEvent.discipline == code)
-    return paginate(stmt.order_by(AuditEvent.seq), event_json)
+    return paginate(stmt.order_by(AuditEvent.seq), as_event, activity.Event)
 
 
+@operation("The whole report as one JSON document", "history", response=activity.ReportExport)
 @bp.route("/reports/<int:report_id>/export", methods=["GET"])
 def export(report_id: int):
     report = _report(report_id)
     if not policy.can_export(current_user, report):
         raise NotFound("No such report.")
-    response = jsonify(export_document(report))
+    response = respond(activity.ReportExport.model_validate(export_document(report)))
     response.headers["Content-Disposition"] = f'attachment; filename="{report.number}.json"'
     return response
 
 
 # -------------------------------------------------------------------------------------- comments
+@operation("The report's comments, oldest first", "comments", response=page_of(activity.Comment),
+           query=(shapes.DisciplineFilter, Paging))
 @bp.route("/reports/<int:report_id>/comments", methods=["GET"])
 def list_comments(report_id: int):
     report = _report(report_id)
@@ -237,27 +275,32 @@ def list_comments(report_id: int):
     code = arg_code("discipline")
     if code:
         stmt = stmt.where(Comment.discipline == code)
-    return paginate(stmt.order_by(Comment.id), comment_json)
+    return paginate(stmt.order_by(Comment.id), as_comment, activity.Comment)
 
 
+@operation("Comment on a discipline (team members)", "comments", ok=201, response=activity.Comment, body=activity.CommentCreate,
+           errors=(403, 422))
 @bp.route("/reports/<int:report_id>/comments", methods=["POST"])
 def add_comment(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
     comment, _mentions = comment_service.add_comment(current_user, report, data.get("discipline"), data.get("body"))
     db.session.commit()
-    return created(comment_json(comment))
+    return created(as_comment(comment))
 
 
+@operation("Edit one's own comment (within 15 minutes)", "comments", response=activity.Comment, body=activity.CommentUpdate,
+           errors=(403, 409, 422), description="409 when withdrawn or after the edit window (details.rule: edit_window).")
 @bp.route("/comments/<int:comment_id>", methods=["PATCH"])
 def edit_comment(comment_id: int):
     comment, report = comment_service.get_comment(current_user, comment_id)
     data = json_body()
     comment_service.edit_comment(current_user, comment, report, data.get("body"))
     db.session.commit()
-    return jsonify(comment_json(comment))
+    return respond(as_comment(comment))
 
 
+@operation("Withdraw a comment (author or admin; the audit trail keeps it)", "comments", ok=204, errors=(403,))
 @bp.route("/comments/<int:comment_id>", methods=["DELETE"])
 def withdraw_comment(comment_id: int):
     comment, report = comment_service.get_comment(current_user, comment_id)

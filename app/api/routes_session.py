@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from app import method, policy, security_log
 from app.api import bp
 from app.api.auth import public
-from app.api.util import arg_int, created, json_body, paginate
+from app.api.spec import operation
+from app.api.util import arg_int, created, json_body, paginate, respond
 from app.errors import BadRequest, Unauthorized
 from app.extensions import db
 from app.models import Company, User, iso
+from app.schemas.accounts import Company as CompanyShape
+from app.schemas.accounts import Me, Token, TokenRequest, UserFilter
+from app.schemas.accounts import User as UserShape
+from app.schemas.base import Paging, page_of
+from app.schemas.method import Method
+from app.serialize import as_company, as_me, as_user
 from app.services import accounts, login_limits
 
 
+@operation("Get an access token", "session", ok=201, response=Token, body=TokenRequest, errors=(429,),
+           description="Wrong credentials: 401. Too many tries: 429.")
 @bp.route("/tokens", methods=["POST"])
 @public
 def create_token():
@@ -32,9 +41,10 @@ def create_token():
     raw, token = accounts.issue_token(user, current_app.config["API_TOKEN_DAYS"])
     db.session.commit()
     security_log.event("token", user=user)
-    return created({"token": raw, "expires_at": iso(token.expires_at), "token_type": "Bearer"})
+    return created(Token(token=raw, expires_at=iso(token.expires_at), token_type="Bearer"))
 
 
+@operation("Revoke the token of this request", "session", ok=204, description="400 when the request was not made with a token.")
 @bp.route("/tokens/current", methods=["DELETE"])
 def revoke_token():
     token = g.get("api_token")
@@ -45,27 +55,31 @@ def revoke_token():
     return "", 204
 
 
+@operation("Who am I", "session", response=Me)
 @bp.route("/me")
 def me():
-    return jsonify({**current_user.as_json(), "platform_admin": bool(current_user.platform_admin)})
+    return respond(as_me(current_user))
 
 
+@operation("The 8D method: disciplines, fields and examples", "method", response=Method)
 @bp.route("/method")
 @public
 def method_definition():
-    return jsonify(method.method_json())
+    return respond(Method.model_validate(method.method_json()))
 
 
+@operation("Companies the caller may pick as report parties", "session", response=page_of(CompanyShape), query=(Paging,))
 @bp.route("/companies")
 def companies():
     stmt = select(Company).where(policy.pickable_companies_clause(current_user)).order_by(Company.name)
-    return paginate(stmt, lambda c: c.as_json())
+    return paginate(stmt, as_company, CompanyShape)
 
 
+@operation("Users the caller may put on a team", "session", response=page_of(UserShape), query=(UserFilter, Paging))
 @bp.route("/users")
 def users():
     stmt = select(User).where(policy.listable_users_clause(current_user)).order_by(User.name, User.id)
     company_id = arg_int("company_id")
     if company_id is not None:
         stmt = stmt.where(User.company_id == company_id)
-    return paginate(stmt, lambda u: {k: v for k, v in u.as_json().items()})
+    return paginate(stmt, as_user, UserShape)

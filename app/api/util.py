@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, request
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from app.errors import BadRequest, TooLarge
 from app.extensions import db
+from app.schemas.base import page_of
+from app.serialize import to_json
 
 #: Deeper JSON is refused: nothing the API takes nests beyond a few levels, and deep structures
 #: would exhaust the stack of whatever walks them later (validation, audit, serialisation).
@@ -85,15 +89,19 @@ def arg_code(name: str) -> str | None:
     return value
 
 
-def paginate(stmt, serialize) -> Any:
+def respond(shape: BaseModel, status: int = 200) -> Response:
+    """A shape of app/schemas/ as the JSON response."""
+    return current_app.response_class(to_json(shape), status=status, mimetype="application/json")
+
+
+def created(shape: BaseModel) -> Response:
+    return respond(shape, 201)
+
+
+def paginate(stmt, serialize: Callable[[Any], BaseModel], item: type[BaseModel]) -> Response:
+    """One page of `stmt` in the list envelope, each row made an `item` by `serialize`."""
     page = arg_int("page", 1)
     per_page = arg_int("per_page", 50, maximum=200)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
-    return jsonify({"items": [serialize(x) for x in items], "page": page, "per_page": per_page, "total": total})
-
-
-def created(payload: dict):
-    response = jsonify(payload)
-    response.status_code = 201
-    return response
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return respond(page_of(item)(items=[serialize(x) for x in rows], page=page, per_page=per_page, total=total))

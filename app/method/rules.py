@@ -69,9 +69,6 @@ class Finding:
     level: str
     message: str
 
-    def as_json(self) -> dict:
-        return {"level": self.level, "message": self.message}
-
 
 @dataclass
 class GateContext:

@@ -55,9 +55,6 @@ class Company(db.Model):
 
     users: Mapped[list[User]] = relationship(back_populates="company", lazy="raise_on_sql")
 
-    def as_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "kind": self.kind.value}
-
 
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
@@ -100,16 +97,6 @@ class User(UserMixin, db.Model):
     @property
     def display(self) -> str:
         return f"{self.name} ({self.company.name})"
-
-    def as_json(self) -> dict:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "name": self.name,
-            "role": self.role.value,
-            "active": self.active,
-            "company": self.company.as_json(),
-        }
 
 
 _DUMMY_HASHES: dict[int, str] = {}

@@ -155,16 +155,6 @@ class TeamMember(db.Model):
     report: Mapped[Report] = relationship(back_populates="team")
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
-    def as_json(self) -> dict:
-        return {
-            "user_id": self.user_id,
-            "name": self.user.name,
-            "email": self.user.email,
-            "company": self.user.company.as_json(),
-            "role": self.role.value,
-            "function": self.function,
-        }
-
 
 class Review(db.Model):
     """A staged submission to the customer and its decision, with the electronic signature -

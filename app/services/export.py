@@ -12,35 +12,17 @@ from sqlalchemy import select
 from app import method
 from app.extensions import db
 from app.models import Action, Attachment, AuditEvent, Comment, Report, iso, utcnow
-from app.serialize import action_json, comment_json, event_json, report_json
-
-
-def attachment_json(a: Attachment) -> dict:
-    return {
-        "id": a.id,
-        "report_id": a.report_id,
-        "filename": a.filename,
-        "size": a.size,
-        "sha256": a.sha256,
-        "content_type": a.content_type,
-        "discipline": a.discipline,
-        "action_id": a.action_id,
-        "description": a.description,
-        "replaces_id": a.replaces_id,
-        "uploaded_by": {"id": a.uploaded_by.id, "name": a.uploaded_by.name, "email": a.uploaded_by.email, "company": a.uploaded_by.company.name},
-        "uploaded_at": iso(a.uploaded_at),
-        "withdrawn": a.withdrawn_at is not None,
-        "withdrawn_at": iso(a.withdrawn_at),
-        "withdrawn_reason": a.withdrawn_reason,
-    }
+from app.serialize import as_action, as_attachment, as_comment, as_event, as_report, to_dict
 
 
 def export_document(report: Report) -> dict:
-    doc = report_json(report)
-    doc["actions"] = [action_json(a) for a in db.session.scalars(select(Action).where(Action.report_id == report.id).order_by(Action.id)).unique()]
-    doc["attachments"] = [attachment_json(a) for a in db.session.scalars(select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id))]
-    doc["comments"] = [comment_json(c) for c in db.session.scalars(select(Comment).where(Comment.report_id == report.id).order_by(Comment.id))]
-    doc["events"] = [event_json(e) for e in db.session.scalars(select(AuditEvent).where(AuditEvent.report_id == report.id).order_by(AuditEvent.seq))]
+    """The report JSON plus its actions, files, comments and events (the shape ReportExport)."""
+    doc = to_dict(as_report(report))
+    children = ((Action, Action.id, as_action), (Attachment, Attachment.id, as_attachment), (Comment, Comment.id, as_comment),
+                (AuditEvent, AuditEvent.seq, as_event))
+    for (model, order, shape), key in zip(children, ("actions", "attachments", "comments", "events"), strict=True):
+        rows = db.session.scalars(select(model).where(model.report_id == report.id).order_by(order)).unique()
+        doc[key] = [to_dict(shape(row)) for row in rows]
     doc["method"] = {"review_points": list(method.review_points())}
     doc["content_sha256"] = content_hash(doc)
     doc["exported_at"] = iso(utcnow())
