@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -10,6 +10,7 @@ from app import method, policy
 from app.api import bp
 from app.api.spec import operation
 from app.api.util import arg_code, created, json_body, paginate, respond
+from app.conditional import not_modified, validated
 from app.db import late_writes
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
@@ -21,9 +22,9 @@ from app.schemas.base import Paging, page_of
 from app.schemas.method import Gate
 from app.serialize import as_comment, as_discipline, as_event, as_gate, as_report, as_summary, as_team_member, as_user
 from app.services import comments as comment_service
+from app.services import documents, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
-from app.services import workflow
 from app.services.export import export_document
 
 
@@ -79,7 +80,9 @@ def create_report():
 @bp.route("/reports/<int:report_id>", methods=["GET"])
 def get_report(report_id: int):
     report = _report(report_id)  # who may see it is decided before any of its content is read
-    return respond(as_report(report))
+    view = documents.key(report, "json", current_user.company_id)
+    return not_modified(view) or validated(current_app.response_class(documents.report_json(view, report), mimetype="application/json"),
+                                           view, documents.last_modified(report))
 
 
 @operation("Change the report's header values", "reports", response=shapes.Report, body=shapes.ReportHeaderUpdate,

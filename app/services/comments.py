@@ -10,6 +10,7 @@ from typing import Any
 import nh3
 from flask_babel import gettext as _
 from markdown_it import MarkdownIt
+from sqlalchemy import select
 
 from app import method, notify, policy
 from app.errors import BadRequest, Conflict, Forbidden, Invalid
@@ -105,3 +106,12 @@ def withdraw_comment(actor: User, comment: Comment, report: Report) -> None:
         return
     comment.withdrawn_at, comment.withdrawn_by_id = utcnow(), actor.id
     audit.record("comment.withdrawn", actor, report, discipline=comment.discipline, changes={"comment_id": [comment.id, comment.id], "withdrawn": [False, True]})
+
+
+def open_edit_windows(user: User, report_id: int) -> tuple[int, ...]:
+    """The user's comments on the report that can still be edited now: a page showing them
+    changes when a window closes, so the page's key holds them."""
+    since = utcnow() - EDIT_WINDOW
+    return tuple(db.session.scalars(select(Comment.id).where(Comment.report_id == report_id, Comment.author_id == user.id,
+                                                            Comment.created_at > since, Comment.withdrawn_at.is_(None))
+                                    .order_by(Comment.id)))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from types import SimpleNamespace
 from typing import Any
 
@@ -447,25 +445,13 @@ def gate_context(report: Report) -> method.GateContext:
     )
 
 
-_FINDINGS_CACHE: OrderedDict[tuple, dict] = OrderedDict()
-_FINDINGS_LOCK = threading.Lock()
-
-
 def findings(report: Report) -> dict[str, list[method.Finding]]:
-    """Every discipline's findings. Cached per report version (its change counter, which every
-    change bumps), day and language: viewing a report again costs no rule evaluation."""
-    from flask_babel import get_locale
+    """Every discipline's findings. Kept per report version, day and language (app/services/
+    documents.py): viewing a report again costs no rule evaluation."""
+    from app.services import documents
 
-    key = (report.id, report.created_at, report.change_counter, report.status.value, report.stage, utcnow().date(), str(get_locale()))
-    with _FINDINGS_LOCK:
-        hit = _FINDINGS_CACHE.get(key)
-        if hit is not None:
-            _FINDINGS_CACHE.move_to_end(key)
-            return hit
-    ctx = gate_context(report)
-    result = {code: method.check_discipline(ctx, code) for code in method.CODES}
-    with _FINDINGS_LOCK:
-        _FINDINGS_CACHE[key] = result
-        while len(_FINDINGS_CACHE) > 512:
-            _FINDINGS_CACHE.popitem(last=False)
-    return result
+    def check() -> dict[str, list[method.Finding]]:
+        ctx = gate_context(report)
+        return {code: method.check_discipline(ctx, code) for code in method.CODES}
+
+    return documents.FINDINGS.get_or_make(documents.key(report, "findings", report.status.value, report.stage), check)

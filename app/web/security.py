@@ -20,14 +20,15 @@ def register(app) -> None:
     def _headers(response):
         nonce = getattr(g, "csp_nonce", "")
         headers = response.headers
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}'; "
-            f"style-src 'self' 'nonce-{nonce}'; "
-            "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        )
+        if response.status_code != 304:  # a 304 keeps the held page's policy (its nonce)
+            headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; "
+                f"script-src 'self' 'nonce-{nonce}'; "
+                f"style-src 'self' 'nonce-{nonce}'; "
+                "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            )
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

@@ -5,10 +5,7 @@ API, commit once, redirect."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -16,12 +13,14 @@ from sqlalchemy import func, or_, select
 
 from app import method, policy
 from app.api.util import parse_json
+from app.conditional import not_modified, validated
 from app.db import late_writes
 from app.errors import Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
 from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User, utcnow
-from app.services import figures, workflow
+from app.services import comments as comment_service
+from app.services import documents, figures, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services.action_queries import actions_query
@@ -134,16 +133,11 @@ def new_report():
     return render_template("reports/new.html", fields=HEADER_FIELDS, values=values, errors=errors, oems=oems, suppliers=suppliers), (422 if errors else 200)
 
 
-_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()
-_FRAGMENTS_LOCK = threading.Lock()
-
-
 def discipline_fragment(report: Report, code: str, entry, values: dict, errors: dict, editable: bool, files: list | None = None) -> Markup:
     """The discipline's fields as a form or as read-only tables - the costliest part of the page.
     With the stored values (no errors, nothing retyped) it depends only on the discipline's
     version and the report's files (the evidence pickers list them), so it is rendered once per
     version, set of files and language and reused (no CSRF token inside)."""
-    from flask_babel import get_locale
 
     macros = current_app.jinja_env.get_template("macros/fields.html").module
     files = files or []
@@ -157,18 +151,7 @@ def discipline_fragment(report: Report, code: str, entry, values: dict, errors: 
     if errors or values is not entry.values:
         return render()
     signature = tuple((a.id, a.withdrawn_at is not None, a.filename) for a in files)
-    key = (report.id, report.created_at, code, entry.version, editable, str(get_locale()), hash(signature))
-    with _FRAGMENTS_LOCK:
-        hit = _FRAGMENTS.get(key)
-        if hit is not None:
-            _FRAGMENTS.move_to_end(key)
-            return hit
-    html = render()
-    with _FRAGMENTS_LOCK:
-        _FRAGMENTS[key] = html
-        while len(_FRAGMENTS) > 256:
-            _FRAGMENTS.popitem(last=False)
-    return html
+    return documents.FRAGMENTS.get_or_make(documents.key(report, "fragment", code, editable, hash(signature)), render)
 
 
 def _workspace(report: Report, code: str | None, *, values=None, errors=None, status=200, header_errors=None, header_values=None, show_gate=False):
@@ -259,36 +242,31 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
 @bp.route("/reports/<int:report_id>")
 @login_required
 def detail(report_id: int):
-    """The workspace. Rendered pages are kept per browser session and report version: viewing a
-    report again that nobody changed meanwhile costs two small queries, not a render. Any change
-    to the report bumps its change counter and so misses the cache; pages with messages to show
-    are never cached."""
+    """The workspace. A page is kept per browser session and report version (app/services/
+    documents.py), and its version is the page's ETag: a report nobody changed meanwhile is
+    answered with 304 or the kept page, not a render. What depends on the clock beyond the day
+    (the edit windows of one's own comments) is part of the key. Pages with messages to show are
+    neither kept nor answered with 304."""
     from flask import g, session
-    from flask_babel import get_locale
 
     report = _report(report_id)
-    key = (session.get("sid"), current_user.id, current_user.role.value, report.id, report.created_at, report.change_counter, report.status.value,
-           report.stage, request.full_path, str(get_locale()), utcnow().date())
-    cacheable = session.get("sid") and not session.get("_flashes")
-    if cacheable:
-        with _PAGES_LOCK:
-            hit = _PAGES.get(key)
-            if hit is not None:
-                _PAGES.move_to_end(key)
-        if hit is not None:
-            html, nonce = hit
-            return html.replace(nonce, g.csp_nonce)
-    page, status = _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
-    if cacheable and status == 200:
-        with _PAGES_LOCK:
-            _PAGES[key] = (page, g.csp_nonce)
-            while len(_PAGES) > 512:
-                _PAGES.popitem(last=False)
-    return page, status
-
-
-_PAGES: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
-_PAGES_LOCK = threading.Lock()
+    if not session.get("sid") or session.get("_flashes"):
+        return _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
+    view = documents.key(report, "page", session["sid"], current_user.id, current_user.role.value, request.full_path,
+                         comment_service.open_edit_windows(current_user, report.id))
+    unchanged = not_modified(view)
+    if unchanged is not None:
+        return unchanged
+    hit = documents.PAGES.get(view)
+    if hit is not None:
+        html, nonce = hit
+        page, status = html.replace(nonce, g.csp_nonce), 200
+    else:
+        page, status = _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
+        if status != 200:
+            return page, status
+        documents.PAGES.put(view, (page, g.csp_nonce))
+    return validated(make_response(page, status), view, documents.last_modified(report))
 
 
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["POST"])
@@ -539,13 +517,14 @@ def history(report_id: int):
 def export_pdf(report_id: int):
     from flask import Response
 
-    from app.services.export import render_pdf
-
     report = _report(report_id)
     if not policy.can_export(current_user, report):
         abort(404)
-    pdf = render_pdf(report)
-    return Response(pdf, mimetype="application/pdf", headers={
+    view = documents.key(report, "pdf", current_user.company_id)
+    unchanged = not_modified(view)
+    if unchanged is not None:
+        return unchanged
+    return validated(Response(documents.report_pdf(view, report), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{report.number}-rev{report.revision}.pdf"',
         "X-Content-Type-Options": "nosniff",
-    })
+    }), view, documents.last_modified(report))
