@@ -17,6 +17,10 @@ $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(BIN)/.bench: $(BIN)/.dev requirements-bench.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
 setup: $(BIN)/.runtime
 setup-dev: $(BIN)/.dev
 
@@ -37,7 +41,8 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 
 ## Benchmarks (not part of make test): prints a table and writes bench/RESULTS.md.
-bench: setup-dev
+bench: $(BIN)/.bench
+	@command -v wrk >/dev/null 2>&1 || { echo "== installing Debian's wrk (the load generator) =="; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk > /dev/null; }
 	$(BIN)/python bench/run.py
 
 ## The production layout on loopback until Ctrl-C: nginx, 2 app processes (gunicorn sync workers),

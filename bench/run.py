@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.extra import MailSink, delivery, upload_throughput  # noqa: E402
+from bench.wrk import wrk  # noqa: E402
 from tests.support.live_server import BIN, LiveServer  # noqa: E402
 
 DURATION = float(os.environ.get("BENCH_SECONDS", "6"))
@@ -81,39 +82,8 @@ def api_token(port: int, email: str) -> str:
 
 
 def load(port: int, path: str, concurrency: int, cookie: str = "", seconds: float = DURATION) -> dict:
-    latencies: list[float] = []
-    errors = {"n": 0}
-    lock = threading.Lock()
-    stop = time.perf_counter() + seconds
-
-    def worker():
-        c = Client(port, cookie)
-        mine, bad = [], 0
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            status, _, _ = c.request("GET", path)
-            mine.append(time.perf_counter() - t0)
-            if status != 200:
-                bad += 1
-        with lock:
-            latencies.extend(mine)
-            errors["n"] += bad
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": latencies[len(latencies) // 2] * 1000 if latencies else None,
-        "p95": latencies[int(len(latencies) * 0.95)] * 1000 if latencies else None,
-        "n": len(latencies),
-        "errors": errors["n"],
-    }
+    """GET `path` from `concurrency` keep-alive connections for `seconds`, driven by wrk."""
+    return wrk(f"http://127.0.0.1:{port}{path}", {"Cookie": cookie} if cookie else None, seconds=seconds, connections=concurrency)
 
 
 def saves(port: int, tokens: list[str], report_id: int, seconds: float = DURATION) -> dict:
@@ -306,6 +276,12 @@ def main() -> None:
             rows += bench_database("PostgreSQL", pg)
         except Exception as exc:  # report it in the table rather than hide it
             rows.append(("PostgreSQL", "not measured", str(exc)[:120], float("nan"), ""))
+        try:
+            from bench import readpath
+
+            rows += readpath.rows("PostgreSQL", pg)
+        except Exception as exc:
+            rows.append(("PostgreSQL", "S1 read path not measured", str(exc)[:120], float("nan"), ""))
     header = f"8D Workbench benchmark - {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC - {machine()}\n" \
              f"Server: gunicorn gthread, {WORKERS} workers x {THREADS} threads on 127.0.0.1; load from a separate process, {DURATION:.0f} s per measurement.\n"
     lines = ["| database | figure | absolute | ratio / value | goal |", "|---|---|---|---|---|"]
