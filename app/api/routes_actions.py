@@ -13,7 +13,6 @@ from app.schemas.actions import Action, ActionCreate, ActionFilter, ActionUpdate
 from app.schemas.base import Paging, page_of
 from app.serialize import as_action
 from app.services import actions as action_service
-from app.services import notifications
 from app.services import reports as report_service
 from app.services.action_queries import actions_query
 
@@ -24,7 +23,6 @@ def create_action(report_id: int):
     report = report_service.get_visible_report(current_user, report_id, for_update=True)
     action = action_service.create_action(current_user, report, json_body())
     db.session.commit()
-    notifications.wake()
     return created(as_action(action))
 
 
@@ -58,5 +56,4 @@ def update_action(action_id: int):
     action = action_service.get_action(current_user, action_id, for_update=True)
     action_service.update_action(current_user, action, json_body())
     db.session.commit()
-    notifications.wake()
     return respond(as_action(action))

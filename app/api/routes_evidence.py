@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.api import bp
 from app.api.spec import operation
 from app.api.util import created, json_body, paginate, respond
+from app.edge import serve
 from app.errors import BadRequest
 from app.extensions import db
 from app.models import Attachment
@@ -20,22 +21,7 @@ from app.schemas.base import Paging, page_of
 from app.serialize import as_attachment
 from app.services import evidence
 from app.services import reports as report_service
-from app.storage.names import content_disposition
 from app.uploads import streamed_upload
-
-
-def serve(att: Attachment, *, inline: bool = False) -> Response:
-    """The bytes, verified, with headers that keep a browser from running them."""
-    reader = evidence.open_content(att)
-    inline = inline and evidence.inline_ok(att)
-    response = Response(reader, mimetype=att.content_type, direct_passthrough=True)
-    response.headers["Content-Length"] = str(att.size)
-    response.headers["Content-Disposition"] = content_disposition(att.filename, attachment=not inline)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["ETag"] = f'"{att.sha256}"'
-    return response
 
 
 @operation("Upload evidence (multipart: file, discipline, action_id?, description?, replaces_id?, claim?)", "evidence", ok=201,

@@ -10,11 +10,11 @@ from app import method, policy
 from app.api import bp
 from app.api.spec import operation
 from app.api.util import arg_code, created, json_body, paginate, respond
-from app.conditional import not_modified, validated
 from app.db import late_writes
+from app.edge import not_modified, validated
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
-from app.models import AuditEvent, Comment, Report, Status, User
+from app.models import AuditEvent, Comment, Report, User
 from app.schemas import activity
 from app.schemas import reports as shapes
 from app.schemas.accounts import User as UserShape
@@ -22,7 +22,7 @@ from app.schemas.base import Paging, page_of
 from app.schemas.method import Gate
 from app.serialize import as_comment, as_discipline, as_event, as_gate, as_report, as_summary, as_team_member, as_user
 from app.services import comments as comment_service
-from app.services import documents, workflow
+from app.services import documents, report_list, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services.export import export_document
@@ -40,31 +40,7 @@ def _fresh(report_id: int) -> Report:
 @operation("Reports the caller may see", "reports", response=page_of(shapes.ReportSummary), query=(shapes.ReportFilter, Paging))
 @bp.route("/reports", methods=["GET"])
 def list_reports():
-    stmt = select(Report).where(policy.visible_reports_clause(current_user))
-    args = request.args
-    status = args.get("status")
-    if status:
-        if status not in {s.value for s in Status}:
-            raise BadRequest("'status' must be open, in_review or closed.", {"fields": {"status": "unknown status"}})
-        stmt = stmt.where(Report.status == Status(status))
-    stage = arg_code("stage")
-    if stage:
-        stmt = stmt.where(Report.stage == stage)
-    for key, column in (("supplier_id", Report.supplier_id), ("oem_id", Report.oem_id)):
-        value = args.get(key)
-        if value:
-            if not value.isdigit() or len(value) > 9:
-                raise BadRequest(f"'{key}' must be an integer.", {"fields": {key: "must be an integer"}})
-            stmt = stmt.where(column == int(value))
-    overdue = args.get("overdue")
-    if overdue in ("true", "1"):
-        stmt = stmt.where(report_service.overdue_clause())
-    q = (args.get("q") or "").strip()[:200]
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Report.title).like(like), func.lower(Report.number).like(like),
-                              func.lower(Report.part_number).like(like), func.lower(Report.complaint_ref).like(like)))
-    return paginate(stmt.order_by(Report.updated_at.desc(), Report.id.desc()), as_summary, shapes.ReportSummary)
+    return paginate(report_list.visible_reports(current_user, request.args), as_summary, shapes.ReportSummary)
 
 
 @operation("Open a report (the creator joins its team as champion)", "reports", ok=201, response=shapes.Report,

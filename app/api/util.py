@@ -1,9 +1,8 @@
-"""Request parsing for the API: bodies, ids and pagination that never 5xx on bad input."""
+"""The API's side of the request edge: query arguments, pagination and responses that never 5xx on
+bad input. Bodies are parsed by app/edge.py, the same parser as the pages'."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,61 +10,11 @@ from flask import Response, current_app, request
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from app.errors import BadRequest, TooLarge
+from app.edge import json_body, parse_json  # noqa: F401 - the API's routes take them from here
+from app.errors import BadRequest
 from app.extensions import db
 from app.schemas.base import page_of
 from app.serialize import to_json
-
-#: Deeper JSON is refused: nothing the API takes nests beyond a few levels, and deep structures
-#: would exhaust the stack of whatever walks them later (validation, audit, serialisation).
-MAX_JSON_DEPTH = 32
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def parse_json(raw: bytes | str) -> Any:
-    """The one JSON parser for request input (API bodies, the presence heartbeat, JSON in form
-    fields): valid UTF-8, no nesting beyond MAX_JSON_DEPTH (100,000 levels included), and no lone
-    surrogates (a `"\ud800"` escape is valid JSON but no text: it would fail wherever the string
-    is encoded later) - anything else is BadRequest (400), never a 5xx."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
-        data = json.loads(text)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON (UTF-8).") from None
-    stack = [(data, 1)]
-    while stack:  # iterative: the check itself must not recurse
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            if _SURROGATE.search(value):
-                raise BadRequest("The JSON contains an invalid character (a lone UTF-16 surrogate).")
-        elif isinstance(value, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                raise BadRequest(f"The JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
-            items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
-            for key, item in items:
-                if key is not None:
-                    stack.append((key, depth))
-                stack.append((item, depth + 1))
-    return data
-
-
-def json_body(required: bool = True) -> dict:
-    length = request.content_length
-    limit = current_app.config["MAX_JSON_BYTES"]
-    if length is not None and length > limit:
-        raise TooLarge(f"The request body is too large (at most {limit // 1024} KB).")
-    raw = request.get_data(cache=True)
-    if len(raw) > limit:
-        raise TooLarge(f"The request body is too large (at most {limit // 1024} KB).")
-    if not raw.strip():
-        if required:
-            raise BadRequest("A JSON object is required in the request body.")
-        return {}
-    data = parse_json(raw)
-    if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    return data
 
 
 def arg_int(name: str, default: int | None = None, minimum: int = 1, maximum: int = 2**31 - 1) -> int | None:

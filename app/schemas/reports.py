@@ -197,7 +197,7 @@ class ReportFilter(Query):
     stage: Code = absent("only reports at this stage")
     supplier_id: ID = absent("only reports with this supplier")
     oem_id: ID = absent("only reports with this customer")
-    overdue: one_of(["true", "1"]) = absent("only open reports whose current stage is past its due date")
+    overdue: one_of(["true", "1", "false", "0"]) = absent("true: only open reports whose current stage is past its due date")
     q: str = absent("search in number, title, part number, complaint reference", max_length=200)
 
 

@@ -7,7 +7,7 @@ anything), and the day, because overdue marks follow the calendar. The same vers
 HTTP validator (`ETag`) of each view, so a client that already holds the latest copy gets a 304
 without the server reading anything but the report's row.
 
-Nothing here reads the request: the edge (app/conditional.py) asks for the validator and the
+Nothing here reads the request: the edge (app/edge.py) asks for the validator and the
 body, and answers the client.
 """
 

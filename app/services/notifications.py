@@ -18,10 +18,6 @@ def action_assigned(report: Report, actor, action: Action, previous_owner) -> No
                            due_date=action.due_date, kind=action.kind.value)
 
 
-def wake() -> None:
-    notify.wake()
-
-
 _installed = False
 
 

@@ -18,7 +18,6 @@ from app.extensions import db
 from app.method.definition import LOCATIONS
 from app.models import ActionKind, ActionStatus, Company, utcnow
 from app.services import actions as action_service
-from app.services import notifications
 from app.services import reports as report_service
 from app.services.action_queries import actions_query, is_overdue
 from app.web.actions import bp
@@ -126,7 +125,6 @@ def create(report_id: int):
     try:
         action = action_service.create_action(current_user, report, data)
         db.session.commit()
-        notifications.wake()
         flash(_("Action added and assigned to %(name)s.", name=action.owner.name), "success")
         for w in action_service.warnings_for(action):
             flash(w, "warning")
@@ -151,7 +149,6 @@ def detail(action_id: int):
         try:
             action_service.update_action(current_user, action, data)
             db.session.commit()
-            notifications.wake()
             flash(_("Action %(ref)s saved.", ref=action.ref), "success")
             back = _back(here)
             return redirect(back + (f"#action-{action.id}" if back != here else ""))

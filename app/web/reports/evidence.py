@@ -102,7 +102,7 @@ def evidence_thumb(attachment_id: int):
 @bp.route("/evidence/<int:attachment_id>/preview")
 @login_required
 def evidence_preview(attachment_id: int):
-    from app.api.routes_evidence import serve
+    from app.edge import serve
 
     att, _report = evidence.get_attachment(current_user, attachment_id)
     return serve(att, inline=True)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.api.util import json_body
+from app.edge import json_body
 from app.extensions import db
 from app.models import AuditEvent, iso, utcnow
 from app.services import comments as comment_service
