@@ -140,10 +140,6 @@ def can_export(user, report: Report) -> bool:
     return can_view(user, report)
 
 
-def can_view_history(user, report: Report) -> bool:
-    return can_view(user, report)
-
-
 def can_withdraw_comment(user, report: Report, author: User | None) -> bool:
     """The author, or an admin of the author's company (moderation stays within one's company)."""
     if not can_view(user, report) or author is None:
