@@ -37,3 +37,46 @@ def test_pdf_export_renders_without_fetching_anything(app, parties, client):
     stranger = app.test_client()
     login(stranger, p.other_eng)
     assert stranger.get(f"/reports/{r.id}/export.pdf").status_code == 404
+
+
+def test_the_pdf_fetcher_refuses_external_resources_that_reach_the_template(app, parties, monkeypatch):
+    """The template escapes what users type, so here an external image, stylesheet and font are put
+    into the rendered HTML on purpose: WeasyPrint must ask the export's fetcher, which refuses, and
+    the server behind the URLs is never contacted. Without the fetcher this test fails."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from app.services import export
+
+    hits: list[str] = []
+
+    class Probe(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server interface
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png" if self.path.endswith(".png") else "text/css")
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Probe)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    real = export.render_template
+
+    def with_external(*args, **kwargs):
+        html = real(*args, **kwargs)
+        extra = (f'<link rel="stylesheet" href="{base}/a.css"><style>@font-face {{ font-family: X; src: url({base}/f.woff) }}'
+                 f' body {{ background: url({base}/bg.png) }}</style><img src="{base}/x.png" alt="">')
+        return html.replace("</body>", extra + "</body>")
+
+    monkeypatch.setattr(export, "render_template", with_external)
+    r = _report(parties)
+    try:
+        with app.test_request_context():
+            pdf = export.render_pdf(r)
+    finally:
+        server.shutdown()
+    assert pdf.startswith(b"%PDF")
+    assert hits == []

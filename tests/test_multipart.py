@@ -18,6 +18,7 @@ from app.storage.base import BlobWriter
 from app.storage.errors import TooLarge
 from app.storage.local import LocalStore
 from app.storage.multipart import BodyTooLarge, MultipartError, boundary_of, parse
+from app.storage.writer import PARALLEL_MIN
 
 BOUNDARY = b"----WebKitFormBoundary7MA4YWxkTrZu0gW"
 
@@ -88,12 +89,19 @@ def test_fields_and_files_come_out_as_sent(store):
     assert leftovers(store) == []
 
 
+# Files past the size where the writer hashes in the background (PARALLEL_MIN), with delimiter-like
+# bytes at random places, so that the property also covers the parallel path.
+LARGE = st.builds(lambda seed, n, trap: (lambda b: b[: n // 2] + trap + b[n // 2:])(random.Random(seed).randbytes(n)),
+                  st.integers(0, 2**32), st.integers(PARALLEL_MIN, 3 * PARALLEL_MIN), st.sampled_from([b"", b"\r\n--" + BOUNDARY[:-1], b"\r\n-"]))
+
+
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(st.one_of(
     st.tuples(st.just("field"), st.sampled_from(["discipline", "description", "action_id"]), st.text(max_size=300)),
-    st.tuples(st.just("file"), st.just("file"), st.text(min_size=1, max_size=40).filter(lambda s: '"' not in s and "\r" not in s and "\n" not in s),
-              st.binary(max_size=20_000) | st.sampled_from([b"\r\n--", b"-" + BOUNDARY, b"\r\n--" + BOUNDARY[:-3], b"\r"]))),
-    max_size=6), window=st.sampled_from([512, 4096, 1 << 16]), sizes=st.sampled_from([None, [1, 3, 50], [1000, 7000]]))
+    st.tuples(st.just("file"), st.just("file"), st.text(min_size=1, max_size=40).filter(lambda s: not set(s) & set('"\\\r\n')),  # quotes, line ends: browsers percent-encode them; a backslash is a quoted-string escape (as werkzeug reads it)
+              st.binary(max_size=20_000) | st.sampled_from([b"\r\n--", b"-" + BOUNDARY, b"\r\n--" + BOUNDARY[:-3], b"\r"])
+              | LARGE)),
+    max_size=6), window=st.sampled_from([512, 4096, 1 << 16, 1 << 18, 1 << 20]), sizes=st.sampled_from([None, [1, 3, 50], [1000, 7000], [200_000, 1 << 20]]))
 def test_any_body_any_chunking_round_trips(store, parts, window, sizes):
     form = run(store, body_of(parts), window=window, sizes=sizes)
     try:
@@ -103,9 +111,29 @@ def test_any_body_any_chunking_round_trips(store, parts, window, sizes):
                 expected_fields.setdefault(p[1], []).append(p[2])
         assert form.fields == expected_fields
         assert [(f.filename, staged_bytes(f)) for f in form.files] == [(p[2], p[3]) for p in parts if p[0] == "file"]
+        assert [f.staged.sha256 for f in form.files] == [hashlib.sha256(p[3]).hexdigest() for p in parts if p[0] == "file"]
     finally:
         form.discard()
     assert leftovers(store) == []
+
+
+def test_large_files_take_the_background_hashing_and_write_back_paths(store, monkeypatch):
+    """The parallel paths of the writer are reached by real uploads, and give the same bytes and hash."""
+    from app.storage import writer
+
+    used = {"hash": 0, "flush": 0}
+    for name, pool in (("hash", writer._HASHING), ("flush", writer._FLUSHING)):
+        def counting(*args, _name=name, _submit=pool.submit, **kwargs):
+            used[_name] += 1
+            return _submit(*args, **kwargs)
+        monkeypatch.setattr(pool, "submit", counting)
+    data = random.Random(7).randbytes(writer.FLUSH_EVERY + 3 * writer.PARALLEL_MIN)
+    form = run(store, body_of([("file", "file", "cells.bin", data)]), max_bytes=64 << 20, window=1 << 20)
+    try:
+        assert staged_bytes(form.files[0]) == data and form.files[0].staged.sha256 == hashlib.sha256(data).hexdigest()
+    finally:
+        form.discard()
+    assert used["hash"] > 0 and used["flush"] > 0
 
 
 def test_bodies_encoded_by_werkzeug_are_read_like_werkzeug_reads_them(store):
