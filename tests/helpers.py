@@ -30,7 +30,7 @@ ROLE_IDS = {"leader": 1, "champion": 2, "supplier_member": 3, "customer_member":
 
 
 def example_action_facts() -> list[dict]:
-    """The example actions as the gates read them (app/services/actions.action_facts): created,
+    """The example actions as the gates read them (app/services/action_queries.action_facts): created,
     taken to verified by someone other than the owner, with D6's implementation and lifting."""
     updates = {u["ref"]: u for items in EXAMPLE_ACTION_UPDATES.values() for u in items}
     facts = []

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from app.api.spec import UndocumentedRoute, build_spec, operation
 from app.method import CODES, EXAMPLES, HEADER_EXAMPLE
 from app.schemas.accounts import Company
-from app.services.actions import CAUSES
+from app.services.action_input import CAUSES
 from tests.support.openapi import PREFIX, closed, operations, resolve, schema_errors, spec_path
 
 # API.md's codes, plus 503 `unavailable`: the evidence store away (an outage, never client input)

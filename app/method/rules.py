@@ -81,7 +81,7 @@ class GateContext:
     opened_on: dt.date | None = None
     due: dict[str, str] = field(default_factory=dict)
     today: dt.date | None = None
-    # Tracked actions (app/services/actions.action_facts): kind, ref, title, status, location,
+    # Tracked actions (app/services/action_queries.action_facts): kind, ref, title, status, location,
     # cause, causes, owner_id, verified_by_id, dates and evidence lists.
     actions: list[dict[str, Any]] = field(default_factory=list)
     # Ids of the report's attachments that are not withdrawn: claims of proof count only these.

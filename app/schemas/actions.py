@@ -8,7 +8,7 @@ from app.method.definition import LOCATIONS
 from app.models import ActionKind, ActionStatus
 from app.schemas.accounts import UserRef
 from app.schemas.base import ID, ClosedBody, Code, Date, DateTime, Query, Shape, absent, one_of
-from app.services.actions import CAUSES
+from app.services.action_input import CAUSES
 
 ActionKindName = one_of(ActionKind)
 ActionStatusName = Annotated[one_of(ActionStatus), Field(description="open -> in_progress -> implemented -> verified, or cancelled")]

@@ -10,7 +10,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from app import policy
 from app.errors import BadRequest
+from app.extensions import db
 from app.models import Action, ActionKind, ActionStatus, Report, User, utcnow
+from app.models.action import EVIDENCE_LISTS
 
 OPEN_STATES = (ActionStatus.open, ActionStatus.in_progress, ActionStatus.implemented)
 
@@ -71,3 +73,18 @@ def actions_query(user: User, args) -> select:
 
 def is_overdue(a: Action) -> bool:
     return a.status in OPEN_STATES and a.due_date < utcnow().date()
+
+
+def action_facts(report: Report) -> list[dict]:
+    """What the gates read of a report's actions (one query)."""
+    rows = db.session.scalars(select(Action).where(Action.report_id == report.id).order_by(Action.id)).unique().all()
+    return [
+        {"id": a.id, "ref": a.ref, "kind": a.kind.value, "title": a.title, "description": a.description, "status": a.status.value,
+         "owner_id": a.owner_id, "verified_by_id": a.verified_by_id, "location": a.location, "cause": a.cause, "causes": list(a.causes or []),
+         "removed": a.removed_at is not None, "removed_on": a.removed_at.date() if a.removed_at else None,
+         "implemented_on": a.implemented_on, "introduced_on": a.introduced_on, "effective_from": a.effective_from, "effective_pct": a.effective_pct,
+         "pre_verification": a.pre_verification, "error_proofing": a.error_proofing, "target": a.target,
+         "qty_suspect": a.qty_suspect, "qty_checked": a.qty_checked, "qty_nok": a.qty_nok,
+         **{name: list(getattr(a, name) or []) for name in EVIDENCE_LISTS}}
+        for a in rows
+    ]

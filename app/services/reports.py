@@ -34,6 +34,7 @@ from app.models import (
     utcnow,
 )
 from app.services import audit
+from app.services.action_queries import action_facts
 
 _DATE_HEADER = {f.name for f in HEADER_FIELDS if f.type == "date"}
 
@@ -420,8 +421,6 @@ def attach_evidence(actor: User, report: Report, code: str, claim: str, attachme
 
 
 def gate_context(report: Report) -> method.GateContext:
-    from app.services.actions import action_facts
-
     live = set(db.session.scalars(select(Attachment.id).where(Attachment.report_id == report.id, Attachment.withdrawn_at.is_(None))))
     related = None
     if report.related_report_id:
