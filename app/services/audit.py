@@ -170,48 +170,62 @@ def verify_chains(anchors: list[tuple[str, int, str]] | None = None) -> tuple[in
     seals = {s.chain: s for s in db.session.scalars(select(AuditSeal))}
     checked = 0
     breaks: list[Break] = []
-    chains = db.session.scalars(select(AuditEvent.chain).distinct()).all()
-    for chain in sorted(chains):
-        expected_prev, expected_seq = GENESIS, 1
+    for chain in sorted(db.session.scalars(select(AuditEvent.chain).distinct()).all()):
         seal = seals.pop(chain, None)
         if seal is not None and not hmac.compare_digest(seal.mac, seal_mac(key, seal.chain, seal.seq, seal.hash)):
             breaks.append(Break(chain, seal.seq, None, "the seal of its pre-AUDIT_KEY events was altered"))
             continue
-        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq, AuditEvent.id))
-        last_id = 0
-        for ev in rows:
-            checked += 1
-            problem = None
-            legacy = seal is not None and ev.seq <= seal.seq
-            if ev.seq != expected_seq:
-                problem = f"expected seq {expected_seq}, found {ev.seq} (an event was deleted or inserted)"
-            elif ev.prev_hash != expected_prev:
-                problem = "does not link to the previous event (deleted, inserted or reordered)"
-            elif legacy and ev.legacy_hash() != ev.hash:
-                problem = "content does not match its hash (the event was altered)"
-            elif legacy and ev.seq == seal.seq and ev.hash != seal.hash:
-                problem = "the events before AUDIT_KEY were rewritten (they do not end at their seal)"
-            elif not legacy and not hmac.compare_digest(ev.compute_hash(key), ev.hash):
-                problem = "content does not match its hash (the event was altered)"
-                if seal is None and ev.legacy_hash() == ev.hash:
-                    problem = ("is not keyed with AUDIT_KEY: written before the key, or forged. After upgrading an existing "
-                               "installation run `flask audit seal-legacy` once (see README)")
-            elif ev.id < last_id:
-                problem = "events are out of order"
-            elif chain.startswith("report:") and ev.report_id != int(chain.split(":")[1]):
-                problem = "event was moved to another report"
-            elif chain == "global" and ev.report_id is not None:
-                problem = "event was moved to another report"
-            if problem:
-                breaks.append(Break(chain, ev.seq, ev.id, problem))
-                break
-            expected_prev, expected_seq, last_id = ev.hash, ev.seq + 1, ev.id
-        else:
-            if seal is not None and seal.seq >= expected_seq:
-                breaks.append(Break(chain, seal.seq, None, f"the trail should reach its seal at seq {seal.seq}, it ends at {expected_seq - 1}"))
+        walked, broken = _walk_chain(chain, seal, key)
+        checked += walked
+        if broken is not None:
+            breaks.append(broken)
     for chain, seal in seals.items():  # a seal without a chain: the whole chain was deleted
         breaks.append(Break(chain, seal.seq, None, f"the trail should reach its seal at seq {seal.seq}, it has no events"))
-    broken = {b.chain for b in breaks}
+    breaks.extend(_check_ends({b.chain for b in breaks}))
+    breaks.extend(_check_anchors(anchors or []))
+    breaks.extend(verify_reviews(seals_by_chain={s.chain: s for s in db.session.scalars(select(AuditSeal))}))
+    return checked, breaks
+
+
+def _walk_chain(chain: str, seal: AuditSeal | None, key: bytes) -> tuple[int, Break | None]:
+    """Events checked in one chain, and its first broken link."""
+    expected_prev, expected_seq, last_id, checked = GENESIS, 1, 0, 0
+    for ev in db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq, AuditEvent.id)):
+        checked += 1
+        problem = _event_problem(ev, chain, seal, key, expected_seq, expected_prev, last_id)
+        if problem:
+            return checked, Break(chain, ev.seq, ev.id, problem)
+        expected_prev, expected_seq, last_id = ev.hash, ev.seq + 1, ev.id
+    if seal is not None and seal.seq >= expected_seq:
+        return checked, Break(chain, seal.seq, None, f"the trail should reach its seal at seq {seal.seq}, it ends at {expected_seq - 1}")
+    return checked, None
+
+
+def _event_problem(ev: AuditEvent, chain: str, seal: AuditSeal | None, key: bytes, expected_seq: int, expected_prev: str, last_id: int) -> str | None:
+    legacy = seal is not None and ev.seq <= seal.seq
+    if ev.seq != expected_seq:
+        return f"expected seq {expected_seq}, found {ev.seq} (an event was deleted or inserted)"
+    if ev.prev_hash != expected_prev:
+        return "does not link to the previous event (deleted, inserted or reordered)"
+    if legacy and ev.legacy_hash() != ev.hash:
+        return "content does not match its hash (the event was altered)"
+    if legacy and ev.seq == seal.seq and ev.hash != seal.hash:
+        return "the events before AUDIT_KEY were rewritten (they do not end at their seal)"
+    if not legacy and not hmac.compare_digest(ev.compute_hash(key), ev.hash):
+        if seal is None and ev.legacy_hash() == ev.hash:
+            return ("is not keyed with AUDIT_KEY: written before the key, or forged. After upgrading an existing "
+                    "installation run `flask audit seal-legacy` once (see README)")
+        return "content does not match its hash (the event was altered)"
+    if ev.id < last_id:
+        return "events are out of order"
+    if (chain.startswith("report:") and ev.report_id != int(chain.split(":")[1])) or (chain == "global" and ev.report_id is not None):
+        return "event was moved to another report"
+    return None
+
+
+def _check_ends(broken: set[str]) -> list[Break]:
+    """Trails cut off at their end: the anchors kept in the database, and each report's own count."""
+    breaks: list[Break] = []
     heads = dict(db.session.execute(select(AuditEvent.chain, db.func.max(AuditEvent.seq)).group_by(AuditEvent.chain)).all())
     tails = {e.chain: e.hash for e in db.session.scalars(
         select(AuditEvent).join(AuditAnchor, (AuditAnchor.chain == AuditEvent.chain) & (AuditAnchor.seq == AuditEvent.seq)))}
@@ -226,18 +240,23 @@ def verify_chains(anchors: list[tuple[str, int, str]] | None = None) -> tuple[in
         chain = f"report:{report_id}"
         if chain in broken:
             continue
-        count = db.session.scalar(select(db.func.max(AuditEvent.seq)).where(AuditEvent.chain == chain)) or 0
+        count = heads.get(chain, 0) or 0
         if count != audit_seq:
             breaks.append(Break(chain, count, None, f"the report's trail should end at seq {audit_seq}, it ends at {count} (events were cut off)"))
             broken.add(chain)
-    for chain, seq, hash_ in anchors or []:
+    return breaks
+
+
+def _check_anchors(anchors: list[tuple[str, int, str]]) -> list[Break]:
+    """Anchors kept outside the database (`flask audit anchor --out`): the events they name still stand."""
+    breaks: list[Break] = []
+    for chain, seq, hash_ in anchors:
         found = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.chain == chain, AuditEvent.seq == seq))
         if found is None:
             breaks.append(Break(chain, seq, None, f"the event anchored at seq {seq} is gone (history before an anchor was removed)"))
         elif not hmac.compare_digest(found, hash_):
             breaks.append(Break(chain, seq, None, f"the event at seq {seq} is not the one anchored (history before an anchor was rewritten)"))
-    breaks.extend(verify_reviews(seals_by_chain={s.chain: s for s in db.session.scalars(select(AuditSeal))}))
-    return checked, breaks
+    return breaks
 
 
 def _review_refs(ev: AuditEvent) -> dict | None:
