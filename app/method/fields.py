@@ -161,75 +161,91 @@ class _Errors:
 
 
 def _clean_scalar(f: Field, value: Any, path: str, errors: _Errors) -> Any:
+    """The value of one field of a scalar type, or None with its error noted in `errors`."""
     if value is None:
         return None
-    if f.type == "text":
-        if not isinstance(value, str):
-            errors.types[path] = "must be a string"
-            return None
-        limit = MAX_TEXT if f.multiline else MAX_SHORT
-        if len(value) > limit:
-            errors.values[path] = f"is too long (at most {limit} characters)"
-            return None
-        if "\x00" in value:
-            errors.values[path] = "contains a NUL character"
-            return None
-        return value
-    if f.type == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            errors.types[path] = "must be a number"
-            return None
-        if value != value or value in (float("inf"), float("-inf")):
-            errors.values[path] = "must be a finite number"
-            return None
-        if f.min is not None and value < f.min:
-            errors.values[path] = f"must be at least {f.min:g}"
-            return None
-        if f.max is not None and value > f.max:
-            errors.values[path] = f"must be at most {f.max:g}"
-            return None
-        if abs(value) > 1e12:
-            errors.values[path] = "is out of range"
-            return None
-        return int(value) if isinstance(value, float) and value.is_integer() else value
-    if f.type == "date":
-        if not isinstance(value, str):
-            errors.types[path] = "must be a date string YYYY-MM-DD"
-            return None
-        if value == "":
-            return None
-        parsed = parse_date(value)
-        if parsed is None or not (1900 <= parsed.year <= 2200):
-            errors.values[path] = "must be a valid date YYYY-MM-DD"
-            return None
-        return parsed.isoformat()
-    if f.type == "choice":
-        if not isinstance(value, str):
-            errors.types[path] = "must be a string"
-            return None
-        if value == "":
-            return None
-        if value not in {c.value for c in f.choices}:
-            errors.values[path] = "must be one of: " + ", ".join(c.value for c in f.choices)
-            return None
-        return value
-    if f.type == "bool":
-        if not isinstance(value, bool):
-            errors.types[path] = "must be true or false"
-            return None
-        return value
-    if f.type == "evidence":
-        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-            errors.types[path] = "must be a list of attachment ids (integers)"
-            return None
-        if len(value) > MAX_EVIDENCE:
-            errors.values[path] = f"lists too many files (at most {MAX_EVIDENCE})"
-            return None
-        if any(not 0 < v <= 2**31 - 1 for v in value):
-            errors.values[path] = "must list ids of attachments of this report"
-            return None
-        return list(dict.fromkeys(value)) or None  # in order, each once
-    raise AssertionError(f.type)
+    return _CLEANERS[f.type](f, value, path, errors)
+
+
+def _clean_text(f: Field, value: Any, path: str, errors: _Errors) -> Any:
+    if not isinstance(value, str):
+        errors.types[path] = "must be a string"
+        return None
+    limit = MAX_TEXT if f.multiline else MAX_SHORT
+    if len(value) > limit:
+        errors.values[path] = f"is too long (at most {limit} characters)"
+        return None
+    if "\x00" in value:
+        errors.values[path] = "contains a NUL character"
+        return None
+    return value
+
+
+def _clean_number(f: Field, value: Any, path: str, errors: _Errors) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        errors.types[path] = "must be a number"
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        errors.values[path] = "must be a finite number"
+        return None
+    if f.min is not None and value < f.min:
+        errors.values[path] = f"must be at least {f.min:g}"
+        return None
+    if f.max is not None and value > f.max:
+        errors.values[path] = f"must be at most {f.max:g}"
+        return None
+    if abs(value) > 1e12:
+        errors.values[path] = "is out of range"
+        return None
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _clean_date(f: Field, value: Any, path: str, errors: _Errors) -> Any:
+    if not isinstance(value, str):
+        errors.types[path] = "must be a date string YYYY-MM-DD"
+        return None
+    if value == "":
+        return None
+    parsed = parse_date(value)
+    if parsed is None or not (1900 <= parsed.year <= 2200):
+        errors.values[path] = "must be a valid date YYYY-MM-DD"
+        return None
+    return parsed.isoformat()
+
+
+def _clean_choice(f: Field, value: Any, path: str, errors: _Errors) -> Any:
+    if not isinstance(value, str):
+        errors.types[path] = "must be a string"
+        return None
+    if value == "":
+        return None
+    if value not in {c.value for c in f.choices}:
+        errors.values[path] = "must be one of: " + ", ".join(c.value for c in f.choices)
+        return None
+    return value
+
+
+def _clean_bool(f: Field, value: Any, path: str, errors: _Errors) -> Any:
+    if not isinstance(value, bool):
+        errors.types[path] = "must be true or false"
+        return None
+    return value
+
+
+def _clean_evidence(f: Field, value: Any, path: str, errors: _Errors) -> Any:
+    if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        errors.types[path] = "must be a list of attachment ids (integers)"
+        return None
+    if len(value) > MAX_EVIDENCE:
+        errors.values[path] = f"lists too many files (at most {MAX_EVIDENCE})"
+        return None
+    if any(not 0 < v <= 2**31 - 1 for v in value):
+        errors.values[path] = "must list ids of attachments of this report"
+        return None
+    return list(dict.fromkeys(value)) or None  # in order, each once
+
+
+_CLEANERS = {"text": _clean_text, "number": _clean_number, "date": _clean_date, "choice": _clean_choice, "bool": _clean_bool, "evidence": _clean_evidence}
 
 
 def _clean_table(f: Field, value: Any, path: str, errors: _Errors) -> list | None:
