@@ -57,75 +57,80 @@ def _user():
         return None
 
 
+def answer(status: int, code: str, message: str, details: dict | None = None):
+    """The one translation of a refusal for the client: JSON per API.md for the API and for
+    clients that ask for JSON, the error page for a browser."""
+    if wants_json():
+        return json_error(status, code, message, details or {})
+    return render_template("errors/error.html", status=status, message=message, details=details or {}), status
+
+
+def domain_error(exc: DomainError):
+    if not getattr(exc, "keeps_transaction", False):
+        _rollback()
+    if exc.status in (403, 429):
+        what = "denied" if exc.status == 403 else getattr(exc, "log_event", "locked")
+        security_log.event(what, user=_user(), outcome=str(exc.status), detail=exc.message)
+    record = getattr(exc, "record", None)
+    if callable(record):  # a failed signature attempt is kept although the request failed
+        record()
+        db.session.commit()
+    return answer(exc.status, exc.code, exc.message, exc.details)
+
+
+def csrf_error(exc: CSRFError):
+    _rollback()
+    message = _("The form has expired or did not come from this site. Reload the page and try again.")
+    return answer(400, "bad_request", message, {"csrf": exc.description} if wants_json() else {})
+
+
+def _http_message(status: int, exc: HTTPException) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please sign in."),
+        403: _("You do not have permission to do this."),
+        404: _("This page does not exist, or you do not have access to it."),
+        405: _("This method is not allowed here."),
+        413: _("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"]),
+        429: _("Too many attempts. Please wait a minute and try again."),
+    }
+    return messages.get(status, exc.description or exc.name)
+
+
+def http_error(exc: HTTPException):
+    _rollback()
+    status = exc.code or 500
+    if status in (403, 429):
+        security_log.event("denied" if status == 403 else "rate_limited", user=_user(), outcome=str(status))
+    message = _http_message(status, exc)
+    if wants_json():
+        response = json_error(status, HTTP_CODES.get(status, "error"), message)
+        if status == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+    return answer(status, HTTP_CODES.get(status, "error"), message)
+
+
+def database_away(exc: Exception):
+    """The database does not answer (restarting, failing over, connection cut): 503, so that
+    proxies and clients know to try again. The transaction was not committed."""
+    _rollback()
+    current_app.logger.error("database unavailable on %s %s: %s", request.method, request.path, str(exc).splitlines()[0][:300])
+    message = _("The database does not answer at the moment. Nothing was saved; please try again in a moment.")
+    try:  # the page's layout may itself need the database (the signed-in user)
+        return answer(503, "unavailable", message)
+    except Exception:  # noqa: BLE001
+        _rollback()
+        return f"<!doctype html><title>503</title><p>{escape(message)}</p>", 503, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def unexpected(exc: Exception):
+    _rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return answer(500, "internal_error", _("Something went wrong on our side. Nothing was saved; please try again."))
+
+
 def register(app) -> None:
-    @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):
-        if not getattr(exc, "keeps_transaction", False):
-            _rollback()
-        if exc.status in (403, 429):
-            what = "denied" if exc.status == 403 else getattr(exc, "log_event", "locked")
-            security_log.event(what, user=_user(), outcome=str(exc.status), detail=exc.message)
-        record = getattr(exc, "record", None)
-        if callable(record):  # a failed signature attempt is kept although the request failed
-            record()
-            db.session.commit()
-        if wants_json():
-            return json_error(exc.status, exc.code, exc.message, exc.details)
-        return render_template("errors/error.html", status=exc.status, message=exc.message, details=exc.details), exc.status
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
-        _rollback()
-        message = _("The form has expired or did not come from this site. Reload the page and try again.")
-        if wants_json():
-            return json_error(400, "bad_request", message, {"csrf": exc.description})
-        return render_template("errors/error.html", status=400, message=message, details={}), 400
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        _rollback()
-        status = exc.code or 500
-        code = HTTP_CODES.get(status, "error")
-        if status in (403, 429):
-            security_log.event("denied" if status == 403 else "rate_limited", user=_user(), outcome=str(status))
-        messages = {
-            400: _("The request could not be understood."),
-            401: _("Please sign in."),
-            403: _("You do not have permission to do this."),
-            404: _("This page does not exist, or you do not have access to it."),
-            405: _("This method is not allowed here."),
-            413: _("The upload is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"]),
-            429: _("Too many attempts. Please wait a minute and try again."),
-        }
-        message = messages.get(status, exc.description or exc.name)
-        if wants_json():
-            response = json_error(status, code, message)
-            if status == 405 and getattr(exc, "valid_methods", None):
-                response.headers["Allow"] = ", ".join(exc.valid_methods)
-            return response
-        return render_template("errors/error.html", status=status, message=message, details={}), status
-
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    def database_away(exc: Exception):
-        """The database does not answer (restarting, failing over, connection cut): 503, so that
-        proxies and clients know to try again. The transaction was not committed."""
-        _rollback()
-        current_app.logger.error("database unavailable on %s %s: %s", request.method, request.path, str(exc).splitlines()[0][:300])
-        message = _("The database does not answer at the moment. Nothing was saved; please try again in a moment.")
-        if wants_json():
-            return json_error(503, "unavailable", message)
-        try:  # the page's layout may itself need the database (the signed-in user)
-            return render_template("errors/error.html", status=503, message=message, details={}), 503
-        except Exception:  # noqa: BLE001
-            _rollback()
-            return f"<!doctype html><title>503</title><p>{escape(message)}</p>", 503, {"Content-Type": "text/html; charset=utf-8"}
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        _rollback()
-        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        message = _("Something went wrong on our side. Nothing was saved; please try again.")
-        if wants_json():
-            return json_error(500, "internal_error", message)
-        return render_template("errors/error.html", status=500, message=message, details={}), 500
+    for error, handler in ((DomainError, domain_error), (CSRFError, csrf_error), (HTTPException, http_error),
+                           (OperationalError, database_away), (InterfaceError, database_away), (Exception, unexpected)):
+        app.register_error_handler(error, handler)
