@@ -5,26 +5,20 @@ API, commit once, redirect."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy import func, or_, select
 
 from app import method, policy
 from app.api.util import parse_json
-from app.db import late_writes
 from app.errors import Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
-from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User, utcnow
-from app.services import figures, workflow
+from app.models import Attachment, AuditEvent, Company, CompanyKind, DisciplineRevision, Report, Status
+from app.services import disciplines, figures, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
-from app.services.action_queries import actions_query
 from app.web.reports import bp
 from app.web.reports.forms import (
     AdvanceForm,
@@ -36,6 +30,7 @@ from app.web.reports.forms import (
     TeamChangeForm,
     values_from_form,
 )
+from app.web.reports.workspace import workspace
 
 PER_PAGE = 25
 MAX_COUNT = 1_000
@@ -134,166 +129,8 @@ def new_report():
     return render_template("reports/new.html", fields=HEADER_FIELDS, values=values, errors=errors, oems=oems, suppliers=suppliers), (422 if errors else 200)
 
 
-_FRAGMENTS: OrderedDict[tuple, Markup] = OrderedDict()
-_FRAGMENTS_LOCK = threading.Lock()
-
-
-def discipline_fragment(report: Report, code: str, entry, values: dict, errors: dict, editable: bool, files: list | None = None) -> Markup:
-    """The discipline's fields as a form or as read-only tables - the costliest part of the page.
-    With the stored values (no errors, nothing retyped) it depends only on the discipline's
-    version and the report's files (the evidence pickers list them), so it is rendered once per
-    version, set of files and language and reused (no CSRF token inside)."""
-    from flask_babel import get_locale
-
-    macros = current_app.jinja_env.get_template("macros/fields.html").module
-    files = files or []
-
-    def render() -> Markup:
-        if editable:
-            return Markup("").join(macros.field(f, values, errors, files=files) for f in method.BY_CODE[code].fields)
-        return Markup("").join(Markup('<h3 class="h6 mt-3">{}</h3>').format(f.label) + macros.show(f, values.get(f.name), files)
-                               for f in method.BY_CODE[code].fields)
-
-    if errors or values is not entry.values:
-        return render()
-    signature = tuple((a.id, a.withdrawn_at is not None, a.filename) for a in files)
-    key = (report.id, report.created_at, code, entry.version, editable, str(get_locale()), hash(signature))
-    with _FRAGMENTS_LOCK:
-        hit = _FRAGMENTS.get(key)
-        if hit is not None:
-            _FRAGMENTS.move_to_end(key)
-            return hit
-    html = render()
-    with _FRAGMENTS_LOCK:
-        _FRAGMENTS[key] = html
-        while len(_FRAGMENTS) > 256:
-            _FRAGMENTS.popitem(last=False)
-    return html
-
-
-def _workspace(report: Report, code: str | None, *, values=None, errors=None, status=200, header_errors=None, header_values=None, show_gate=False):
-    code = code if code in method.CODES else report.stage
-    findings = report_service.findings(report)
-    entry = report.discipline(code)
-    team_form = TeamAddForm()
-    on_team = {m.user_id for m in report.team}
-    eligible = []
-    if code == "D1" and policy.can_manage_team(current_user, report):
-        eligible = db.session.scalars(
-            select(User).where(policy.listable_users_clause(current_user, report)).order_by(User.name)
-        ).all()
-        eligible = [u for u in eligible if u.id not in on_team]
-        team_form.user_id.choices = [(u.id, f"{u.name} - {u.company.name} ({u.email})") for u in eligible]
-    earlier = [c for c in method.CODES if method.CODES.index(c) < method.CODES.index(report.stage)]
-    return_form = ReturnForm()
-    return_form.to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(earlier)]
-    review_form = ReviewForm()
-    review_form.return_to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(method.CODES[: method.CODES.index(report.stage) + 1])]
-    reopen_form = ReopenForm()
-    reopen_form.to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(method.CODES)]
-    comments = db.session.scalars(
-        select(Comment).where(Comment.report_id == report.id, Comment.discipline == code).order_by(Comment.id)
-    ).all()
-    files = db.session.scalars(select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.discipline, Attachment.id)).all()
-    same_parties = []
-    if code == "D0" or (report.status == Status.open and policy.can_decline(current_user, report)):
-        same_parties = db.session.scalars(
-            select(Report).where(Report.oem_id == report.oem_id, Report.supplier_id == report.supplier_id, Report.id != report.id,
-                                 policy.visible_reports_clause(current_user)).order_by(Report.id.desc()).limit(200)
-        ).all()
-    decline_form = DeclineForm()
-    decline_form.related_report_id.choices = [("", "—")] + [(str(r.id), f"{r.number} · {r.title[:60]}") for r in same_parties]
-    pending = report.pending_review
-    # What the customer's reviewer should see before deciding: the warnings of what is submitted.
-    review_warnings = [(c, f.message) for c in method.CODES[: method.CODES.index(report.stage) + 1] for f in findings[c] if f.level == method.WARN
-                       and "past its due date" not in f.message] if report.status == Status.in_review else []
-    comment_counts = dict(
-        db.session.execute(
-            select(Comment.discipline, func.count()).where(Comment.report_id == report.id, Comment.withdrawn_at.is_(None)).group_by(Comment.discipline)
-        ).all()
-    )
-    last_events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.report_id == report.id).order_by(AuditEvent.id.desc()).limit(8)
-    ).all()
-    return (
-        render_template(
-            "reports/detail.html",
-            report=report,
-            code=code,
-            discipline=method.BY_CODE[code],
-            entry=entry,
-            values=values if values is not None else (entry.values or {}),
-            errors=errors or {},
-            discipline_html=lambda editable: discipline_fragment(report, code, entry, values if values is not None else entry.values, errors or {}, editable,
-                                                                 files),
-            findings=findings,
-            header=report_service.header_values(report) if header_values is None else header_values,
-            header_errors=header_errors or {},
-            advance_form=AdvanceForm(),
-            review_form=review_form,
-            return_form=return_form,
-            reopen_form=reopen_form,
-            team_form=team_form,
-            team_change_form=TeamChangeForm(),
-            eligible=eligible,
-            last_events=last_events,
-            frozen=policy.report_is_frozen(report, code),
-            show_gate=show_gate and report.status == Status.open,
-            comments=comments,
-            attachments=sorted((a for a in files if a.discipline == code), key=lambda a: a.id),
-            files=files,
-            evidence_claims=report_service.evidence_claims(report, code),
-            same_parties=same_parties,
-            decline_form=decline_form,
-            decline_open=report.status == Status.open and report.stage in workflow.DECLINE_STAGES,
-            pending=pending,
-            review_warnings=review_warnings,
-            report_actions=db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all(),
-            comment_counts=comment_counts,
-            edit_window_open=lambda c: (utcnow() - c.created_at).total_seconds() < 15 * 60,
-        ),
-        status,
-    )
-
-
-@bp.route("/reports/<int:report_id>")
-@login_required
-def detail(report_id: int):
-    """The workspace. Rendered pages are kept per browser session and report version: viewing a
-    report again that nobody changed meanwhile costs two small queries, not a render. Any change
-    to the report bumps its change counter and so misses the cache; pages with messages to show
-    are never cached."""
-    from flask import g, session
-    from flask_babel import get_locale
-
-    report = _report(report_id)
-    key = (session.get("sid"), current_user.id, current_user.role.value, report.id, report.created_at, report.change_counter, report.status.value,
-           report.stage, request.full_path, str(get_locale()), utcnow().date())
-    cacheable = session.get("sid") and not session.get("_flashes")
-    if cacheable:
-        with _PAGES_LOCK:
-            hit = _PAGES.get(key)
-            if hit is not None:
-                _PAGES.move_to_end(key)
-        if hit is not None:
-            html, nonce = hit
-            return html.replace(nonce, g.csp_nonce)
-    page, status = _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
-    if cacheable and status == 200:
-        with _PAGES_LOCK:
-            _PAGES[key] = (page, g.csp_nonce)
-            while len(_PAGES) > 512:
-                _PAGES.popitem(last=False)
-    return page, status
-
-
-_PAGES: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
-_PAGES_LOCK = threading.Lock()
-
-
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["POST"])
 @login_required
-@late_writes  # the report is locked inside save_discipline, after the values are checked
 def save_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
@@ -308,7 +145,7 @@ def save_discipline(report_id: int, code: str):
         flash(_("Some values need correcting - nothing was saved yet."), "danger")
         merged = dict(report.discipline(code).values or {})
         merged.update(submitted)
-        return _workspace(report, code, values=merged, errors=errors, status=422)
+        return workspace(report, code, values=merged, errors=errors, status=422)
     base = db.session.scalar(
         select(DisciplineRevision.values).where(
             DisciplineRevision.report_id == report.id, DisciplineRevision.code == code, DisciplineRevision.version == base_version
@@ -321,7 +158,7 @@ def save_discipline(report_id: int, code: str):
 
 def _save(report: Report, code: str, base_version: int, changed: dict, submitted: dict):
     try:
-        entry, notes = report_service.save_discipline(current_user, report, code, base_version, changed)
+        entry, notes = disciplines.save_discipline(current_user, report, code, base_version, changed)
         db.session.commit()
     except Conflict as exc:
         db.session.rollback()
@@ -342,7 +179,7 @@ def _save(report: Report, code: str, base_version: int, changed: dict, submitted
         flash(_("Some values need correcting - nothing was saved yet."), "danger")
         merged = dict(report.discipline(code).values or {})
         merged.update(submitted)
-        return _workspace(report, code, values=merged, errors=exc.fields, status=422)
+        return workspace(report, code, values=merged, errors=exc.fields, status=422)
     for note in notes:
         flash(note, "warning")
     if changed:
@@ -398,7 +235,7 @@ def save_header(report_id: int):
     flash(_("Some values need correcting - nothing was saved yet."), "danger")
     header = report_service.header_values(report)
     header.update(submitted)
-    return _workspace(report, "D0", header_errors=errors, header_values=header, status=422)
+    return workspace(report, "D0", header_errors=errors, header_values=header, status=422)
 
 
 def _workflow_step(report_id: int, form_cls, step, success: str):
