@@ -5,9 +5,13 @@ values it decides on, and holds it to its commit.
 
 - SQLite has one lock, the database's: a request that may write (any method but GET, HEAD and
   OPTIONS; the command line and the workers alike) begins its transaction with BEGIN IMMEDIATE, so
-  it takes the write lock before its first read and other writers wait for it in SQLite's busy
-  handler (busy_timeout) instead of failing with "database is locked" when a read transaction
-  tries to become a write one. Reads begin a plain, deferred transaction and never wait (WAL).
+  it takes the write lock before its first read, and no writer fails with "database is locked"
+  when a read transaction tries to become a write one. A writer that finds the lock taken asks
+  again every WRITER_STEP seconds for up to BUSY_TIMEOUT_MS: SQLite's own busy handler (still the
+  generous busy_timeout of every other statement) sleeps 1, 2, 5, 10 ... 100 ms between tries, which
+  with a few editors on one report made the slowest saves wait several times longer than the
+  lock was held (bench/RESULTS.md, "Save latency"). Reads begin a deferred transaction and never
+  wait (WAL).
 - PostgreSQL locks rows: a change to a report locks the report's row first
   (`app.services.locking.lock_report`, SELECT ... FOR UPDATE); everything of the report is read
   after that, so two saves of one report take turns and the second sees the first's commit.
@@ -15,12 +19,16 @@ values it decides on, and holds it to its commit.
 
 from __future__ import annotations
 
+import sqlite3
+import time
+
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for SQLite's write lock before "database is locked"
+WRITER_STEP = 0.0005  # seconds between a waiting writer's tries for the write lock
 
 
 def writes_expected() -> bool:
@@ -46,7 +54,23 @@ def _sqlite_connect(engine: Engine):
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes_expected() else "BEGIN")
+    if not writes_expected():
+        conn.exec_driver_sql("BEGIN")
+        return
+    dbapi = conn.connection.driver_connection
+    dbapi.execute("PRAGMA busy_timeout=0")  # this one statement waits here, in fine steps
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                dbapi.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(WRITER_STEP)
+    finally:
+        dbapi.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def configure_engine(engine: Engine) -> None:
