@@ -99,7 +99,7 @@ def measure(label: str, server: LiveServer) -> list[tuple]:
         errors = sum(v for k, v in {**one["statuses"]}.items() if k != 200) + sum(v for k, v in eight["statuses"].items() if k != 200)
         absolute = (f"p95 {eight['p95']:.1f} / {one['p95']:.1f} ms (p50 {eight['p50']:.1f} / {one['p50']:.1f}, saves {eight['n']} / {one['n']}, "
                     f"not 200: {errors})")
-        rows.append((label, f"save latency p95, 8 editors / 1 editor, {name}", absolute, eight["p95"] / one["p95"],
+        rows.append((label, f"R8 save latency p95, 8 editors / 1 editor, {name}", absolute, eight["p95"] / one["p95"],
                      "<= 3" if think else "(saturated: for information)"))
     return rows
 
