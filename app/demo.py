@@ -24,7 +24,7 @@ from app.extensions import db
 from app.method import EXAMPLE_ACTION_UPDATES, EXAMPLE_ACTIONS, EXAMPLE_EVIDENCE, EXAMPLES, HEADER_EXAMPLE
 from app.method.examples import action_body, replace_evidence
 from app.models.base import simulated_clock, utcnow
-from app.services import accounts, actions, evidence, reports, team, workflow
+from app.services import accounts, actions, disciplines, evidence, reports, team, workflow
 
 PEOPLE = {
     "Volta Motors AG": ("oem", [
@@ -315,7 +315,7 @@ def _load(clock, now: dt.datetime) -> None:
     for code, (saved, advanced) in {"D0": (0.05, 0.10), "D1": (0.15, 0.20), "D2": (0.40, 0.50)}.items():
         _at(clock, opened + dt.timedelta(days=saved))
         if code in content:
-            reports.save_discipline(lukas, r2, code, r2.discipline(code).version, content[code])
+            disciplines.save_discipline(lukas, r2, code, r2.discipline(code).version, content[code])
         _at(clock, opened + dt.timedelta(days=advanced))
         workflow.advance(lukas, r2, None)
     verifiers = {"lukas": lukas, "jana": jana, "mia": mia}
@@ -335,7 +335,7 @@ def _load(clock, now: dt.datetime) -> None:
     _at(clock, opened + dt.timedelta(days=1.1))
     actions.update_action(jana, sorting, {"version": sorting.version, "status": "in_progress"})
     _at(clock, submitted - dt.timedelta(hours=3))
-    reports.save_discipline(lukas, r2, "D3", r2.discipline("D3").version, content["D3"])
+    disciplines.save_discipline(lukas, r2, "D3", r2.discipline("D3").version, content["D3"])
     _at(clock, submitted)
     workflow.advance(lukas, r2, "D3 ready for your review.")
 
@@ -350,7 +350,7 @@ def _load(clock, now: dt.datetime) -> None:
     team.change_member(jana, r3, jana.id, {"role": "member", "function": "Customer SQE"})
     team.add_member(sven, r3, karin.id, "champion", "Quality manager")
     _at(clock, midnight + day_so_far * 0.5)
-    reports.save_discipline(sven, r3, "D0", 0, copy.deepcopy(TORQUE["D0"]))
+    disciplines.save_discipline(sven, r3, "D0", 0, copy.deepcopy(TORQUE["D0"]))
     _at(clock, midnight + day_so_far * 0.75)
     workflow.advance(sven, r3, "Symptom quantified, no ERA needed: kits at Volta already audited.")
     db.session.commit()
@@ -382,7 +382,7 @@ def _weld_story(clock, start: dt.datetime, report, shift: int, thomas, password:
     for day, _order, (what, arg) in sorted(timeline, key=lambda t: (t[0], t[1])):
         _at(clock, start + dt.timedelta(days=day))
         if what == "save" and arg in content:
-            reports.save_discipline(lukas, report, arg, report.discipline(arg).version, replace_evidence(content[arg], files))
+            disciplines.save_discipline(lukas, report, arg, report.discipline(arg).version, replace_evidence(content[arg], files))
         elif what == "advance":
             workflow.advance(lukas, report, f"{arg} ready for your review." if len(WELD_SCHEDULE[arg]) == 3 else None)
         elif what == "decide":

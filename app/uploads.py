@@ -5,9 +5,9 @@ file parts go straight into the store's temporary files while SHA-256 is compute
 file passes through memory 3 MiB at a time and is written once. The caller publishes each file
 (`store.publish`, in services/evidence.py) and discards what is left (`Form.discard()`).
 
-The body is read through gunicorn's socket when the request came through gunicorn with a
-Content-Length (gunicorn's own reader hands out the body in 1 KiB steps, which caps an upload at a
-few hundred MB/s); any other server, and chunked bodies, go through the WSGI input stream.
+The body is read through WSGI's public interface only (`wsgi.input`, via Werkzeug's stream), so
+any WSGI server serves uploads. Its speed is the server's: gunicorn's `wsgi.input` hands out the
+body in 1 KiB steps (bench/RESULTS.md, "Uploads through the public interface").
 
 No database access happens while the body is read: callers end their transaction first, so a
 slow upload never holds a lock that other users' saves wait for.
@@ -16,7 +16,6 @@ slow upload never holds a lock that other users' saves wait for.
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Callable, Iterator
 
 from flask import Request, current_app, request
@@ -28,6 +27,8 @@ from app.services import evidence
 from app.services import reports as report_service
 from app.storage import get_store
 from app.storage.multipart import BodyTooLarge, Form, MultipartError, boundary_of, parse
+
+READ_STEP = 1024 * 1024  # bytes asked of the server at once (its buffers hold about this much)
 
 
 @contextlib.contextmanager
@@ -68,54 +69,15 @@ def read_upload(request: Request, max_file_bytes: int) -> Form:
 
 
 def _body_readinto(request: Request) -> Callable[[memoryview], int]:
-    fast = _gunicorn_readinto(request.environ)
-    if fast is not None:
-        return fast
-    stream = request.stream  # Werkzeug's stream, limited to Content-Length / MAX_CONTENT_LENGTH
+    """The body through the server's public interface: WSGI's `wsgi.input`, read by Werkzeug's
+    stream up to Content-Length (or to the end of a chunked body the server terminates), in steps
+    of at most READ_STEP so that the server's own buffers stay small."""
+    stream = request.stream
 
     def readinto(view: memoryview) -> int:
         try:
-            return stream.readinto(view) or 0
+            return stream.readinto(view[:READ_STEP]) or 0
         except OSError as exc:  # the client's connection, not the store (its errors are the server's)
             raise MultipartError("the connection was lost. Nothing was stored.") from exc
-
-    return readinto
-
-
-def _gunicorn_readinto(environ: dict) -> Callable[[memoryview], int] | None:
-    """Read a Content-Length body straight from gunicorn's socket, keeping gunicorn's count of the
-    bytes left (`LengthReader.length`) right so that keep-alive and the next request work."""
-    body = environ.get("wsgi.input")
-    reader = getattr(body, "reader", None)
-    unreader = getattr(reader, "unreader", None)
-    sock = getattr(unreader, "sock", None)
-    body_buf = getattr(body, "buf", None)
-    if (type(reader).__name__ != "LengthReader" or sock is None or not isinstance(getattr(reader, "length", None), int)
-            or not isinstance(body_buf, io.BytesIO) or body_buf.tell()
-            or not isinstance(getattr(unreader, "buf", None), io.BytesIO)):
-        return None
-    received = unreader.buf.getvalue()  # bytes gunicorn took off the socket with the headers
-    pending = memoryview(received[: reader.length])
-    unreader.buf = io.BytesIO()
-    unreader.buf.write(received[len(pending):])  # a pipelined next request stays gunicorn's
-
-    def readinto(view: memoryview) -> int:
-        nonlocal pending
-        want = min(len(view), reader.length)
-        if want <= 0:
-            return 0
-        if pending:
-            n = min(want, len(pending))
-            view[:n] = pending[:n]
-            pending = pending[n:]
-        else:
-            try:
-                n = sock.recv_into(view, want)
-            except OSError as exc:  # the client's connection, not the store (its errors are the server's)
-                raise MultipartError("the connection was lost. Nothing was stored.") from exc
-            if n == 0:
-                return 0
-        reader.length -= n
-        return n
 
     return readinto

@@ -269,11 +269,13 @@ def machine() -> str:
 
 
 def main() -> None:
+    from bench.latency import bench_latency  # R8, save latency of concurrent editors (bench/latency.py)
+
     pg = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    rows = bench_database("SQLite", None)
+    rows = bench_database("SQLite", None) + bench_latency("SQLite", None)
     if os.environ.get("BENCH_SKIP_POSTGRES") != "1":
         try:
-            rows += bench_database("PostgreSQL", pg)
+            rows += bench_database("PostgreSQL", pg) + bench_latency("PostgreSQL", pg)
         except Exception as exc:  # report it in the table rather than hide it
             rows.append(("PostgreSQL", "not measured", str(exc)[:120], float("nan"), ""))
         try:

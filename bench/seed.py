@@ -17,7 +17,7 @@ from app.extensions import db
 from app.method import CODES, EXAMPLE_EVIDENCE, EXAMPLES, HEADER_EXAMPLE
 from app.method.examples import replace_evidence
 from app.models import Company, Report, User, utcnow
-from app.services import actions, audit, reports, team
+from app.services import actions, audit, disciplines, reports, team
 
 
 def bulk_reports(n: int) -> None:
@@ -66,7 +66,7 @@ def full_report() -> int:
     files = {placeholder: rows[i % len(rows)].id for i, placeholder in enumerate(EXAMPLE_EVIDENCE)}
     for code in CODES:
         if code in EXAMPLES and code != "D1":
-            reports.save_discipline(lukas, r, code, 0, replace_evidence(copy.deepcopy(EXAMPLES[code]), files))
+            disciplines.save_discipline(lukas, r, code, 0, replace_evidence(copy.deepcopy(EXAMPLES[code]), files))
     for i in range(20):
         actions.create_action(lukas, r, {"kind": ["containment", "corrective", "preventive"][i % 3], "title": f"Bench action {i}",
                                          "owner_id": mia.id, "due_date": "2026-12-31", "location": "supplier_stock" if i % 3 == 0 else None})

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Presence, Report, User, accounts_generation, utcnow
-from app.services import accounts, actions, comments, evidence, reports, team
+from app.services import accounts, actions, comments, disciplines, evidence, reports, team
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_every_kind_of_change_to_a_report_moves_its_counter(parties, report):
     in_a_week = (utcnow().date() + dt.timedelta(days=7)).isoformat()
     moves = {
         "header": changes(report.id, lambda r: reports.update_header(p.sup_eng, r, {"part_number": "BM-12S-4471"})),
-        "discipline": changes(report.id, lambda r: reports.save_discipline(p.sup_eng, r, "D0", 0, {"symptom": "37 of 4,800 modules"})),
+        "discipline": changes(report.id, lambda r: disciplines.save_discipline(p.sup_eng, r, "D0", 0, {"symptom": "37 of 4,800 modules"})),
         "team added": changes(report.id, lambda r: team.add_member(p.sup_eng, r, p.sup_eng2.id, "member")),
         "team changed": changes(report.id, lambda r: team.change_member(p.sup_eng, r, p.sup_eng2.id, {"function": "Laser welding"})),
         "team removed": changes(report.id, lambda r: team.remove_member(p.sup_eng, r, p.sup_eng2.id)),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.services import reports
+from app.services import disciplines, reports
 from tests.conftest import login
 
 
 def _report(p):
     r = reports.create_report(p.sup_eng, {"title": "Welds <img src='http://127.0.0.1:9/x.png'>", "oem_id": p.oem.id, "supplier_id": p.supplier.id})
-    reports.save_discipline(p.sup_eng, r, "D2", 0, {"problem_statement": "37 of 4,800 <b>cracked</b> <link rel=stylesheet href='http://127.0.0.1:9/a.css'>"})
+    disciplines.save_discipline(p.sup_eng, r, "D2", 0, {"problem_statement": "37 of 4,800 <b>cracked</b> <link rel=stylesheet href='http://127.0.0.1:9/a.css'>"})
     db.session.commit()
     return r
 

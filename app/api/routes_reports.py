@@ -10,7 +10,6 @@ from app import method, policy
 from app.api import bp
 from app.api.spec import operation
 from app.api.util import arg_code, created, json_body, paginate, respond
-from app.db import late_writes
 from app.edge import not_modified, validated
 from app.errors import BadRequest, Forbidden, NotFound
 from app.extensions import db
@@ -22,7 +21,7 @@ from app.schemas.base import Paging, page_of
 from app.schemas.method import Gate
 from app.serialize import as_comment, as_discipline, as_event, as_gate, as_report, as_summary, as_team_member, as_user
 from app.services import comments as comment_service
-from app.services import documents, report_list, workflow
+from app.services import disciplines, documents, report_list, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services.export import export_document
@@ -86,7 +85,6 @@ def get_discipline(report_id: int, code: str):
            "after base_version: 409 conflict with details.fields {field: {yours, theirs, base}}, nothing written. Unknown field: 422. "
            "Frozen (under review) or closed: 409.")
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["PATCH"])
-@late_writes  # the report is locked inside save_discipline, after the values are checked
 def patch_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
@@ -95,7 +93,7 @@ def patch_discipline(report_id: int, code: str):
     if "base_version" not in data:
         raise BadRequest("'base_version' is required.", {"fields": {"base_version": "is required"}})
     actor = current_user._get_current_object()  # the user itself: a save reads it often, the proxy looks it up each time
-    entry, notes = report_service.save_discipline(actor, report, code, data.get("base_version"), data.get("fields", {}))
+    entry, notes = disciplines.save_discipline(actor, report, code, data.get("base_version"), data.get("fields", {}))
     out = as_discipline(entry, shapes.DisciplineSaved, notes=notes)  # from memory, before the commit expires it
     db.session.commit()
     return respond(out)

@@ -39,6 +39,7 @@ from app.services.action_input import (
     text_value,
     time_value,
 )
+from app.services.locking import lock_report
 from app.services.reports import get_visible_child
 
 STEPS = {
@@ -134,10 +135,9 @@ def _notify_assigned(report: Report, actor: User, action: Action, previous_owner
 
 
 def get_action(user: User, action_id: Any, for_update: bool = False) -> Action:
-    action, _report = get_visible_child(user, Action, action_id, _("No such action."))
-    if for_update and db.engine.dialect.name == "postgresql":
-        db.session.execute(select(Report.id).where(Report.id == action.report_id).with_for_update())
-        db.session.refresh(action)
+    action, report = get_visible_child(user, Action, action_id, _("No such action."))
+    if for_update:
+        lock_report(report)  # the action is read again under the report's lock
     return action
 
 

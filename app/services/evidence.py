@@ -125,9 +125,9 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
 
         actions.add_evidence(actor, action, claim or _default_claim(action, code), att.id)
     elif claim:
-        from app.services import reports
+        from app.services import disciplines
 
-        reports.attach_evidence(actor, report, code, claim, att.id)
+        disciplines.attach_evidence(actor, report, code, claim, att.id)
     return att
 
 

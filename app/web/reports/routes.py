@@ -5,24 +5,20 @@ API, commit once, redirect."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy import func, select
 
 from app import method, policy
-from app.db import late_writes
 from app.edge import not_modified, parse_json, validated
 from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
-from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User, utcnow
-from app.services import comments as comment_service
-from app.services import documents, figures, report_list, workflow
+from app.models import Attachment, AuditEvent, Company, CompanyKind, DisciplineRevision, Report
+from app.services import disciplines, documents, figures, report_list, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
-from app.services.action_queries import actions_query
 from app.web.reports import bp
 from app.web.reports.forms import (
     AdvanceForm,
@@ -34,6 +30,7 @@ from app.web.reports.forms import (
     TeamChangeForm,
     values_from_form,
 )
+from app.web.reports.workspace import workspace
 
 PER_PAGE = 25
 MAX_COUNT = 1_000
@@ -107,145 +104,8 @@ def new_report():
     return render_template("reports/new.html", fields=HEADER_FIELDS, values=values, errors=errors, oems=oems, suppliers=suppliers), (422 if errors else 200)
 
 
-def discipline_fragment(report: Report, code: str, entry, values: dict, errors: dict, editable: bool, files: list | None = None) -> Markup:
-    """The discipline's fields as a form or as read-only tables - the costliest part of the page.
-    With the stored values (no errors, nothing retyped) it depends only on the discipline's
-    version and the report's files (the evidence pickers list them), so it is rendered once per
-    version, set of files and language and reused (no CSRF token inside)."""
-
-    macros = current_app.jinja_env.get_template("macros/fields.html").module
-    files = files or []
-
-    def render() -> Markup:
-        if editable:
-            return Markup("").join(macros.field(f, values, errors, files=files) for f in method.BY_CODE[code].fields)
-        return Markup("").join(Markup('<h3 class="h6 mt-3">{}</h3>').format(f.label) + macros.show(f, values.get(f.name), files)
-                               for f in method.BY_CODE[code].fields)
-
-    if errors or values is not entry.values:
-        return render()
-    signature = tuple((a.id, a.withdrawn_at is not None, a.filename) for a in files)
-    return documents.FRAGMENTS.get_or_make(documents.key(report, "fragment", code, editable, hash(signature)), render)
-
-
-def _workspace(report: Report, code: str | None, *, values=None, errors=None, status=200, header_errors=None, header_values=None, show_gate=False):
-    code = code if code in method.CODES else report.stage
-    findings = report_service.findings(report)
-    entry = report.discipline(code)
-    team_form = TeamAddForm()
-    on_team = {m.user_id for m in report.team}
-    eligible = []
-    if code == "D1" and policy.can_manage_team(current_user, report):
-        eligible = db.session.scalars(
-            select(User).where(policy.listable_users_clause(current_user, report)).order_by(User.name)
-        ).all()
-        eligible = [u for u in eligible if u.id not in on_team]
-        team_form.user_id.choices = [(u.id, f"{u.name} - {u.company.name} ({u.email})") for u in eligible]
-    earlier = [c for c in method.CODES if method.CODES.index(c) < method.CODES.index(report.stage)]
-    return_form = ReturnForm()
-    return_form.to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(earlier)]
-    review_form = ReviewForm()
-    review_form.return_to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(method.CODES[: method.CODES.index(report.stage) + 1])]
-    reopen_form = ReopenForm()
-    reopen_form.to.choices = [(c, f"{c} {method.BY_CODE[c].title}") for c in reversed(method.CODES)]
-    comments = db.session.scalars(
-        select(Comment).where(Comment.report_id == report.id, Comment.discipline == code).order_by(Comment.id)
-    ).all()
-    files = db.session.scalars(select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.discipline, Attachment.id)).all()
-    same_parties = []
-    if code == "D0" or (report.status == Status.open and policy.can_decline(current_user, report)):
-        same_parties = db.session.scalars(
-            select(Report).where(Report.oem_id == report.oem_id, Report.supplier_id == report.supplier_id, Report.id != report.id,
-                                 policy.visible_reports_clause(current_user)).order_by(Report.id.desc()).limit(200)
-        ).all()
-    decline_form = DeclineForm()
-    decline_form.related_report_id.choices = [("", "—")] + [(str(r.id), f"{r.number} · {r.title[:60]}") for r in same_parties]
-    pending = report.pending_review
-    # What the customer's reviewer should see before deciding: the warnings of what is submitted.
-    review_warnings = [(c, f.message) for c in method.CODES[: method.CODES.index(report.stage) + 1] for f in findings[c] if f.level == method.WARN
-                       and "past its due date" not in f.message] if report.status == Status.in_review else []
-    comment_counts = dict(
-        db.session.execute(
-            select(Comment.discipline, func.count()).where(Comment.report_id == report.id, Comment.withdrawn_at.is_(None)).group_by(Comment.discipline)
-        ).all()
-    )
-    last_events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.report_id == report.id).order_by(AuditEvent.id.desc()).limit(8)
-    ).all()
-    return (
-        render_template(
-            "reports/detail.html",
-            report=report,
-            code=code,
-            discipline=method.BY_CODE[code],
-            entry=entry,
-            values=values if values is not None else (entry.values or {}),
-            errors=errors or {},
-            discipline_html=lambda editable: discipline_fragment(report, code, entry, values if values is not None else entry.values, errors or {}, editable,
-                                                                 files),
-            findings=findings,
-            header=report_service.header_values(report) if header_values is None else header_values,
-            header_errors=header_errors or {},
-            advance_form=AdvanceForm(),
-            review_form=review_form,
-            return_form=return_form,
-            reopen_form=reopen_form,
-            team_form=team_form,
-            team_change_form=TeamChangeForm(),
-            eligible=eligible,
-            last_events=last_events,
-            frozen=policy.report_is_frozen(report, code),
-            show_gate=show_gate and report.status == Status.open,
-            comments=comments,
-            attachments=sorted((a for a in files if a.discipline == code), key=lambda a: a.id),
-            files=files,
-            evidence_claims=report_service.evidence_claims(report, code),
-            same_parties=same_parties,
-            decline_form=decline_form,
-            decline_open=report.status == Status.open and report.stage in workflow.DECLINE_STAGES,
-            pending=pending,
-            review_warnings=review_warnings,
-            report_actions=db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all(),
-            comment_counts=comment_counts,
-            edit_window_open=lambda c: (utcnow() - c.created_at).total_seconds() < 15 * 60,
-        ),
-        status,
-    )
-
-
-@bp.route("/reports/<int:report_id>")
-@login_required
-def detail(report_id: int):
-    """The workspace. A page is kept per browser session and report version (app/services/
-    documents.py), and its version is the page's ETag: a report nobody changed meanwhile is
-    answered with 304 or the kept page, not a render. What depends on the clock beyond the day
-    (the edit windows of one's own comments) is part of the key. Pages with messages to show are
-    neither kept nor answered with 304."""
-    from flask import g, session
-
-    report = _report(report_id)
-    if not session.get("sid") or session.get("_flashes"):
-        return _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
-    view = documents.key(report, "page", session["sid"], current_user.id, current_user.role.value, request.full_path,
-                         comment_service.open_edit_windows(current_user, report.id))
-    unchanged = not_modified(view)
-    if unchanged is not None:
-        return unchanged
-    hit = documents.PAGES.get(view)
-    if hit is not None:
-        html, nonce = hit
-        page, status = html.replace(nonce, g.csp_nonce), 200
-    else:
-        page, status = _workspace(report, request.args.get("d"), show_gate=request.args.get("gate") == "1")
-        if status != 200:
-            return page, status
-        documents.PAGES.put(view, (page, g.csp_nonce))
-    return validated(make_response(page, status), view, documents.last_modified(report))
-
-
 @bp.route("/reports/<int:report_id>/disciplines/<code>", methods=["POST"])
 @login_required
-@late_writes  # the report is locked inside save_discipline, after the values are checked
 def save_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
@@ -260,7 +120,7 @@ def save_discipline(report_id: int, code: str):
         flash(_("Some values need correcting - nothing was saved yet."), "danger")
         merged = dict(report.discipline(code).values or {})
         merged.update(submitted)
-        return _workspace(report, code, values=merged, errors=errors, status=422)
+        return workspace(report, code, values=merged, errors=errors, status=422)
     base = db.session.scalar(
         select(DisciplineRevision.values).where(
             DisciplineRevision.report_id == report.id, DisciplineRevision.code == code, DisciplineRevision.version == base_version
@@ -273,7 +133,7 @@ def save_discipline(report_id: int, code: str):
 
 def _save(report: Report, code: str, base_version: int, changed: dict, submitted: dict):
     try:
-        entry, notes = report_service.save_discipline(current_user, report, code, base_version, changed)
+        entry, notes = disciplines.save_discipline(current_user, report, code, base_version, changed)
         db.session.commit()
     except Conflict as exc:
         db.session.rollback()
@@ -294,7 +154,7 @@ def _save(report: Report, code: str, base_version: int, changed: dict, submitted
         flash(_("Some values need correcting - nothing was saved yet."), "danger")
         merged = dict(report.discipline(code).values or {})
         merged.update(submitted)
-        return _workspace(report, code, values=merged, errors=exc.fields, status=422)
+        return workspace(report, code, values=merged, errors=exc.fields, status=422)
     for note in notes:
         flash(note, "warning")
     if changed:
@@ -350,7 +210,7 @@ def save_header(report_id: int):
     flash(_("Some values need correcting - nothing was saved yet."), "danger")
     header = report_service.header_values(report)
     header.update(submitted)
-    return _workspace(report, "D0", header_errors=errors, header_values=header, status=422)
+    return workspace(report, "D0", header_errors=errors, header_values=header, status=422)
 
 
 def _workflow_step(report_id: int, form_cls, step, success: str):
