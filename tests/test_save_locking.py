@@ -53,7 +53,7 @@ def test_writers_take_turns_in_the_busy_handler_and_nothing_is_lost(engine):
 
     def work(i: int) -> None:
         try:
-            for k in range(50):
+            for _ in range(50):
                 with engine.begin() as conn:  # outside a request: a writer, BEGIN IMMEDIATE
                     n = conn.execute(text("SELECT count(*) FROM t")).scalar()
                     conn.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
