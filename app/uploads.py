@@ -77,7 +77,7 @@ def _body_readinto(request: Request) -> Callable[[memoryview], int]:
         try:
             return stream.readinto(view) or 0
         except OSError as exc:  # the client's connection, not the store (its errors are the server's)
-            raise MultipartError("the connection was lost. Nothing was stored.") from exc
+            raise MultipartError(_('the connection was lost. Nothing was stored.')) from exc
 
     return readinto
 
@@ -112,7 +112,7 @@ def _gunicorn_readinto(environ: dict) -> Callable[[memoryview], int] | None:
             try:
                 n = sock.recv_into(view, want)
             except OSError as exc:  # the client's connection, not the store (its errors are the server's)
-                raise MultipartError("the connection was lost. Nothing was stored.") from exc
+                raise MultipartError(_('the connection was lost. Nothing was stored.')) from exc
             if n == 0:
                 return 0
         reader.length -= n

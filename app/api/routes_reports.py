@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -44,7 +45,7 @@ def list_reports():
     status = args.get("status")
     if status:
         if status not in {s.value for s in Status}:
-            raise BadRequest("'status' must be open, in_review or closed.", {"fields": {"status": "unknown status"}})
+            raise BadRequest(_("'status' must be open, in_review or closed."), {"fields": {"status": "unknown status"}})
         stmt = stmt.where(Report.status == Status(status))
     stage = arg_code("stage")
     if stage:
@@ -53,7 +54,7 @@ def list_reports():
         value = args.get(key)
         if value:
             if not value.isdigit() or len(value) > 9:
-                raise BadRequest(f"'{key}' must be an integer.", {"fields": {key: "must be an integer"}})
+                raise BadRequest(_("'%(key)s' must be an integer.", key=key), {"fields": {key: "must be an integer"}})
             stmt = stmt.where(column == int(value))
     overdue = args.get("overdue")
     if overdue in ("true", "1"):
@@ -98,7 +99,7 @@ def update_report_header(report_id: int):
 def get_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
-        raise NotFound(f"No discipline {code!r}.")
+        raise NotFound(_('No discipline %(code)s.', code=repr(code)))
     return respond(as_discipline(report.discipline(code)))
 
 
@@ -111,10 +112,10 @@ def get_discipline(report_id: int, code: str):
 def patch_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
-        raise NotFound(f"No discipline {code!r}.")
+        raise NotFound(_('No discipline %(code)s.', code=repr(code)))
     data = json_body()
     if "base_version" not in data:
-        raise BadRequest("'base_version' is required.", {"fields": {"base_version": "is required"}})
+        raise BadRequest(_("'base_version' is required."), {"fields": {"base_version": "is required"}})
     actor = current_user._get_current_object()  # the user itself: a save reads it often, the proxy looks it up each time
     entry, notes = report_service.save_discipline(actor, report, code, data.get("base_version"), data.get("fields", {}))
     out = as_discipline(entry, shapes.DisciplineSaved, notes=notes)  # from memory, before the commit expires it
@@ -234,7 +235,7 @@ def eligible_users(report_id: int):
     """People who may join this report's team (search with ?q= by name or e-mail)."""
     report = _report(report_id)
     if not policy.can_manage_team(current_user, report):
-        raise Forbidden("Only the team leader, the champion or an administrator can change the team.")
+        raise Forbidden(_('Only the team leader, the champion or an administrator can change the team.'))
     stmt = select(User).where(policy.listable_users_clause(current_user, report))
     q = (request.args.get("q") or "").strip().lower()[:200]
     if q:
@@ -259,7 +260,7 @@ def events(report_id: int):
 def export(report_id: int):
     report = _report(report_id)
     if not policy.can_export(current_user, report):
-        raise NotFound("No such report.")
+        raise NotFound(_('No such report.'))
     response = respond(activity.ReportExport.model_validate(export_document(report)))
     response.headers["Content-Disposition"] = f'attachment; filename="{report.number}.json"'
     return response

@@ -54,6 +54,12 @@ KIND_FIELDS = {
 REF_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,19}$")
 
 
+
+def _kind_label(kind) -> str:
+    from app.method.definition import ACTION_KINDS
+
+    return next((str(c.label) for c in ACTION_KINDS if c.value == kind.value), kind.value)
+
 def _str(data: dict, name: str, limit: int, required: bool = False) -> str | None:
     value = data.get(name)
     if value is None or value == "":
@@ -61,7 +67,7 @@ def _str(data: dict, name: str, limit: int, required: bool = False) -> str | Non
             raise Invalid(_("Some values are missing."), fields={name: "is required"})
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a string.", {"fields": {name: "must be a string"}})
+        raise BadRequest(_("'%(name)s' must be a string.", name=name), {"fields": {name: "must be a string"}})
     value = value.strip()
     if required and not value:
         raise Invalid(_("Some values are missing."), fields={name: "is required"})
@@ -75,7 +81,7 @@ def _int(data: dict, name: str, minimum: int = 0, maximum: int = 10**9) -> int |
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"'{name}' must be an integer.", {"fields": {name: "must be an integer"}})
+        raise BadRequest(_("'%(name)s' must be an integer.", name=name), {"fields": {name: "must be an integer"}})
     if value < minimum or value > maximum:
         raise Invalid(_("A quantity is out of range."), fields={name: f"must be between {minimum} and {maximum}"})
     return value
@@ -88,7 +94,7 @@ def _date(data: dict, name: str, required: bool = False) -> dt.date | None:
             raise Invalid(_("Some values are missing."), fields={name: "is required (YYYY-MM-DD)"})
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a date string.", {"fields": {name: "must be a date YYYY-MM-DD"}})
+        raise BadRequest(_("'%(name)s' must be a date string.", name=name), {"fields": {name: "must be a date YYYY-MM-DD"}})
     parsed = parse_date(value)
     if parsed is None or not 2000 <= parsed.year <= 2100:
         raise Invalid(_("The date is not valid."), fields={name: "must be a valid date YYYY-MM-DD"})
@@ -99,7 +105,7 @@ def _time(value: Any, name: str) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be an ISO 8601 time.", {"fields": {name: "must be a time string"}})
+        raise BadRequest(_("'%(name)s' must be an ISO 8601 time.", name=name), {"fields": {name: "must be a time string"}})
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -115,7 +121,7 @@ def _time(value: Any, name: str) -> dt.datetime | None:
 
 def _owner(report: Report, value: Any) -> User:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest("'owner_id' must be an integer.", {"fields": {"owner_id": "must be an integer"}})
+        raise BadRequest(_("'owner_id' must be an integer."), {"fields": {"owner_id": "must be an integer"}})
     member = next((m for m in report.team if m.user_id == value), None)
     if member is None or not member.user.active or member.role.value == "viewer":
         raise Invalid(_("The owner must be a working member of the report's team."), fields={"owner_id": "is not on the report's team"})
@@ -135,7 +141,7 @@ def _cause(report: Report, data: dict) -> tuple[str | None, list[str]]:
     elif raw is None:
         raw = []
     if not isinstance(raw, list) or any(not isinstance(r, str) for r in raw):
-        raise BadRequest("'causes' must be a list of cause references.", {"fields": {"causes": "must be a list of strings such as [\"C1\"]"}})
+        raise BadRequest(_("'causes' must be a list of cause references."), {"fields": {"causes": "must be a list of strings such as [\"C1\"]"}})
     refs = list(dict.fromkeys(r.strip() for r in raw if r.strip()))
     if len(refs) > 50 or any(len(r) > 40 for r in refs):
         raise Invalid(_("Too many or too long cause references."), fields={name: "at most 50 references of up to 40 characters"})
@@ -174,7 +180,7 @@ def _ref(report: Report, kind: ActionKind, data: dict, current: Action | None = 
     if not REF_PATTERN.match(value):
         raise Invalid(_("A reference is a short code such as ICA1 or PCA2."), fields={"ref": "must start with a letter: letters, digits, . _ - (up to 20)"})
     if value in taken:
-        raise Invalid(_("Another %(kind)s action of this report has the reference %(ref)s.", kind=kind.value, ref=value), fields={"ref": "is already used"})
+        raise Invalid(_("Another %(kind)s action of this report has the reference %(ref)s.", kind=_kind_label(kind), ref=value), fields={"ref": "is already used"})
     return value
 
 
@@ -197,7 +203,7 @@ def _evidence(report: Report, data: dict, name: str, current: list | None = None
     if value is None:
         return []
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-        raise BadRequest(f"'{name}' must be a list of attachment ids.", {"fields": {name: "must be a list of attachment ids (integers)"}})
+        raise BadRequest(_("'%(name)s' must be a list of attachment ids.", name=name), {"fields": {name: "must be a list of attachment ids (integers)"}})
     ids = list(dict.fromkeys(value))
     if len(ids) > 100:
         raise Invalid(_("Too many files."), fields={name: "at most 100 files"})
@@ -208,7 +214,7 @@ def _evidence(report: Report, data: dict, name: str, current: list | None = None
 def _kind_fields(kind: ActionKind, data: dict) -> None:
     wrong = {k: f"is not a field of a {kind.value} action" for k, kinds in KIND_FIELDS.items() if data.get(k) not in (None, "", []) and kind not in kinds}
     if wrong:
-        raise Invalid(_("Some values do not belong to a %(kind)s action.", kind=kind.value), fields=wrong)
+        raise Invalid(_("Some values do not belong to a %(kind)s action.", kind=_kind_label(kind)), fields=wrong)
 
 
 def _guard(actor: User, report: Report, action: Action | None = None) -> None:
@@ -251,12 +257,12 @@ def create_action(actor: User, report: Report, data: Any, *, at_closure: bool = 
     if not at_closure:
         _guard(actor, report)
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     kind = data.get("kind")
     if kind is None:
         raise Invalid(_("Choose the kind of action."), fields={"kind": "is required"})
     if not isinstance(kind, str):
-        raise BadRequest("'kind' must be a string.", {"fields": {"kind": "must be containment, corrective or preventive"}})
+        raise BadRequest(_("'kind' must be a string."), {"fields": {"kind": "must be containment, corrective or preventive"}})
     if kind not in {k.value for k in ActionKind}:
         raise Invalid(_("Unknown kind of action."), fields={"kind": "must be containment, corrective or preventive"})
     kind = ActionKind(kind)
@@ -310,10 +316,10 @@ def update_action(actor: User, action: Action, data: Any) -> Action:
     report = action.report
     _guard(actor, report, action)
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise BadRequest("'version' must be an integer.", {"fields": {"version": "is required (an integer)"}})
+        raise BadRequest(_("'version' must be an integer."), {"fields": {"version": "is required (an integer)"}})
     if version != action.version:
         raise Conflict(
             _("Someone else changed this action since you loaded it. Reload it and apply your change again."),
@@ -387,7 +393,7 @@ def update_action(actor: User, action: Action, data: Any) -> Action:
 def _step(actor: User, action: Action, data: dict) -> None:
     target = data["status"]
     if not isinstance(target, str):
-        raise BadRequest("'status' must be a string.", {"fields": {"status": "must be a string"}})
+        raise BadRequest(_("'status' must be a string."), {"fields": {"status": "must be a string"}})
     if target not in {s.value for s in ActionStatus}:
         raise Invalid(_("Unknown status."), fields={"status": "must be open, in_progress, implemented, verified or cancelled"})
     target = ActionStatus(target)
