@@ -37,10 +37,19 @@ def extract(output: Path = TEMPLATE) -> Path:
     return output
 
 
+def _without_date(path: Path) -> str:
+    return re.sub(r'^"POT-Creation-Date: .*$', "", path.read_text(encoding="utf-8"), flags=re.M) if path.is_file() else ""
+
+
 def update() -> None:
-    """`make messages`: extract, merge into every language's catalogue, compile."""
-    extract()
-    _pybabel("update", "-i", str(TEMPLATE), "-d", str(DIRECTORY), "--ignore-obsolete")
+    """`make messages`: extract, merge into every language's catalogue, compile. When the texts
+    did not change, the files stay as they are (no new dates to merge in other branches)."""
+    fresh = extract(TEMPLATE.with_suffix(".pot.new"))
+    if _without_date(fresh) == _without_date(TEMPLATE):
+        fresh.unlink()
+    else:
+        fresh.replace(TEMPLATE)
+        _pybabel("update", "-i", str(TEMPLATE), "-d", str(DIRECTORY), "--ignore-obsolete")
     _pybabel("compile", "-d", str(DIRECTORY))
 
 
