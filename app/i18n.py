@@ -14,7 +14,7 @@ import datetime as dt
 from contextlib import contextmanager
 
 from flask import current_app, has_request_context, request
-from flask_babel import force_locale, format_date, format_datetime, format_decimal, get_locale, refresh
+from flask_babel import force_locale, format_date, format_decimal, format_time, get_locale, refresh
 
 # Each language named in itself: a reader finds their own even when the page is in another.
 NAMES = {"en": "English", "de": "Deutsch", "zh": "中文"}
@@ -101,7 +101,7 @@ def format_moment(value: dt.datetime | str | None) -> str:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     if _english():
         return value.strftime("%Y-%m-%d %H:%M UTC")
-    return format_datetime(value, "medium", rebase=False) + " UTC"
+    return f"{format_date(value.date(), 'medium')} {format_time(value.time(), 'short')} UTC"
 
 
 def format_number(value) -> str:
