@@ -17,9 +17,9 @@ COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install --no-compile -r /tmp/requirements.txt
 
 FROM ${PYTHON_IMAGE}
-# libmagic: content sniffing of uploads; pango/harfbuzz and fonts: WeasyPrint's PDF export.
+# libmagic: content sniffing of uploads; pango/harfbuzz and fonts: WeasyPrint's PDF export (Noto CJK: Chinese).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmagic1 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends libmagic1 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-cjk \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin workbench \
  && install -d -o workbench -g workbench -m 0750 /var/lib/8d-workbench

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: setup setup-dev run test lint bench prod-demo drill stack-packages clean
+.PHONY: setup setup-dev run test lint bench prod-demo drill stack-packages clean messages
 
 # `make run` installs what the app needs (requirements.txt); `make test` adds the test tools
 # (requirements-dev.txt). Each step is redone when its file changes.
@@ -58,9 +58,11 @@ drill: setup-dev stack-packages
 stack-packages:
 	@sh bench/stack-packages.sh
 
-## Translations (Flask-Babel): extract the English texts into app/translations/messages.pot,
-## then `pybabel init -i app/translations/messages.pot -d app/translations -l de` for a new language.
+## Translations (Flask-Babel): `make messages` extracts every wrapped text into
+## app/translations/messages.pot, merges it into each language's messages.po, compiles the .mo
+## files (committed, so a fresh clone and the image need no build step) and lists what is left to
+## translate. Fill the empty msgstr (and clear "fuzzy") in app/translations/<lang>/LC_MESSAGES/
+## messages.po, run `make messages` again; tests/test_translations.py fails while any is missing.
+## A new language: `pybabel init -i app/translations/messages.pot -d app/translations -l xx`.
 messages: setup-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
-	test ! -d app/translations/de || $(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
-	test ! -d app/translations/de || $(BIN)/pybabel compile -d app/translations
+	$(BIN)/python -m app.i18n_catalogue --update

@@ -97,7 +97,7 @@ class Config:
     # machine shares them (app/services/login_limits.py).
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 
-    # Translations: English now, German and Chinese to follow.
+    # Translations: English, German, Simplified Chinese (app/translations; app/i18n.py picks one per request).
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "app" / "translations")
     LANGUAGES = ["en", "de", "zh"]

@@ -59,22 +59,17 @@ def register_proxy(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.i18n import refresh_locale, select_locale
     from app.web.auth.loading import configure_login
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=select_locale)
+    # Each request picks its language afresh, even when it shares an application context (tests).
+    app.before_request(refresh_locale)
     login_manager.init_app(app)
     configure_login(login_manager)
-
-
-def _select_locale():
-    from flask import current_app, has_request_context, request
-
-    if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
 
 
 def register_database(app: Flask) -> None:

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from flask import Response, current_app, request
+from flask_babel import gettext as _
 
 from app.errors import BadRequest, TooLarge
 from app.models import Attachment
@@ -38,16 +39,16 @@ def parse_json(raw: bytes | str) -> Any:
         text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
         data = json.loads(text)
     except (ValueError, RecursionError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON (UTF-8).") from None
+        raise BadRequest(_('The request body is not valid JSON (UTF-8).')) from None
     stack = [(data, 1)]
     while stack:  # iterative: the check itself must not recurse
         value, depth = stack.pop()
         if isinstance(value, str):
             if _SURROGATE.search(value):
-                raise BadRequest("The JSON contains an invalid character (a lone UTF-16 surrogate).")
+                raise BadRequest(_('The JSON contains an invalid character (a lone UTF-16 surrogate).'))
         elif isinstance(value, dict | list):
             if depth > MAX_JSON_DEPTH:
-                raise BadRequest(f"The JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
+                raise BadRequest(_('The JSON is nested too deeply (at most %(MAX_JSON_DEPTH)s levels).', MAX_JSON_DEPTH=MAX_JSON_DEPTH))
             items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
             for key, item in items:
                 if key is not None:
@@ -60,17 +61,17 @@ def json_body(required: bool = True) -> dict:
     length = request.content_length
     limit = current_app.config["MAX_JSON_BYTES"]
     if length is not None and length > limit:
-        raise TooLarge(f"The request body is too large (at most {limit // 1024} KB).")
+        raise TooLarge(_('The request body is too large (at most %(value)s KB).', value=limit // 1024))
     raw = request.get_data(cache=True)
     if len(raw) > limit:
-        raise TooLarge(f"The request body is too large (at most {limit // 1024} KB).")
+        raise TooLarge(_('The request body is too large (at most %(value)s KB).', value=limit // 1024))
     if not raw.strip():
         if required:
-            raise BadRequest("A JSON object is required in the request body.")
+            raise BadRequest(_('A JSON object is required in the request body.'))
         return {}
     data = parse_json(raw)
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     return data
 
 

@@ -38,7 +38,7 @@ def as_user(u: User) -> accounts.User:
 
 
 def as_me(u: User) -> accounts.Me:
-    return accounts.Me(**_user_fields(u), platform_admin=bool(u.platform_admin))
+    return accounts.Me(**_user_fields(u), platform_admin=bool(u.platform_admin), language=u.language)
 
 
 def as_admin_user(u: User) -> accounts.AdminUser:

@@ -78,6 +78,6 @@ def _body_readinto(request: Request) -> Callable[[memoryview], int]:
         try:
             return stream.readinto(view[:READ_STEP]) or 0
         except OSError as exc:  # the client's connection, not the store (its errors are the server's)
-            raise MultipartError("the connection was lost. Nothing was stored.") from exc
+            raise MultipartError(_('the connection was lost. Nothing was stored.')) from exc
 
     return readinto

@@ -399,6 +399,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("auth.logout", "POST"): Rule(SIGNED_IN, USER, ok=302, location="/login"),
     ("auth.account", "GET"): Rule(SIGNED_IN, USER),
     ("auth.account", "POST"): Rule(SIGNED_IN, USER, ok=302, location="/account", body=lambda w, c: {"mode.stage": "digest"}),
+    ("auth.account_language", "POST"): Rule(SIGNED_IN, USER, ok=302, location="/account", body=lambda w, c: {"language": "de"}),
     ("auth.forgot_password", "GET"): Rule(EVERYONE, PUBLIC),
     ("auth.forgot_password", "POST"): Rule(EVERYONE, PUBLIC, body=lambda w, c: {"email": w.email_of(c) or w.email_of(SUP_LEADER)}),
     # the link from the e-mail is the key: whoever holds it may use it, signed in or not
@@ -469,6 +470,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.create_token", "POST"): Rule(EVERYONE, PUBLIC, ok=201, body=_login_form),
     ("api.revoke_token", "DELETE"): Rule(SIGNED_IN, USER, ok=204),
     ("api.me", "GET"): Rule(SIGNED_IN, USER),
+    ("api.update_me", "PATCH"): Rule(SIGNED_IN, USER, body=lambda w, c: {"language": "zh"}),
     ("api.method_definition", "GET"): Rule(EVERYONE, PUBLIC),
     ("api.openapi_spec", "GET"): Rule(EVERYONE, PUBLIC),
     ("api.companies", "GET"): Rule(SIGNED_IN, USER, check=_companies_scoped),

@@ -160,6 +160,7 @@ JSON_ENDPOINTS = {
     "api.admin_create_company": "platform",
     "api.admin_create_user": "platform",
     "api.admin_update_user": "platform",
+    "api.update_me": "leader",
     "api.create_report": "leader",
     "api.update_report_header": "leader",
     "api.patch_discipline": "leader",

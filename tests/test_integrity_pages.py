@@ -172,7 +172,7 @@ def test_a_decline_is_requested_refused_and_accepted_through_the_pages(app, api,
     with app.test_request_context():
         report = db.session.get(Report, rid)
         html = re.sub(r"\s+", " ", render_template("pdf/report.html", report=report, doc=export_document(report), method=method))
-    assert "Complaint declined." in html and "customer caused" in html and "meaning: <strong>decline accepted</strong>" in html
+    assert "Complaint declined." in html and "caused at the customer" in html and "meaning: <strong>decline accepted</strong>" in html
     assert "mould-mark.png" in html and "outcome <span class=\"status\">declined</span>" in html
 
 

@@ -259,3 +259,38 @@ def test_0007_turns_table_rows_into_actions_without_losing_a_word(empty_database
     # reports: the closed one resolved, its free-text related report linked; reviews are stage reviews
     assert reports[2].outcome == "resolved" and reports[2].related_report_id == 1 and reports[1].outcome is None
     assert review.kind == "stage"
+
+
+# ------------------------------------------------------------------ 0011: languages
+def test_0011_keeps_users_without_a_choice_and_states_english_as_the_record_of_old_reports(empty_database_url, tmp_path):
+    """Existing users have chosen no language (Accept-Language decides for them); reports written
+    before languages existed were written in English, their language of record."""
+    import datetime as dt
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import MetaData
+
+    app = create_app(TestingConfig(), SQLALCHEMY_DATABASE_URI=empty_database_url, INSTANCE_PATH=str(tmp_path))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="0008_generation")
+        meta = MetaData()
+        meta.reflect(db.engine)
+        t = meta.tables
+        now = dt.datetime(2026, 11, 1, 12, 0)
+        with db.engine.begin() as conn:
+            conn.execute(t["company"].insert(), [{"id": 1, "name": "Volta", "kind": "oem", "active": True, "created_at": now},
+                                                 {"id": 2, "name": "CellTech", "kind": "supplier", "active": True, "created_at": now}])
+            conn.execute(t["user_account"].insert(), [{"id": 1, "email": "jana@v.example", "name": "Jana Weber", "company_id": 1, "role": "engineer",
+                                                       "password_hash": "x", "active": True, "failed_signatures": 0, "created_at": now}])
+            conn.execute(t["report"].insert().values(id=1, number="8D-2026-0001", year=2026, seq=1, oem_id=1, supplier_id=2, stage="D2", status="open",
+                                                     revision=0, created_at=now, updated_at=now, due={}, change_counter=0, audit_seq=0, lots=[],
+                                                     created_by_id=1, title="Cracked welds"))
+        upgrade(directory=str(ROOT / "migrations"), revision="0011_language")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT language FROM user_account WHERE id = 1")).scalar_one() is None
+            assert conn.execute(text("SELECT language, title FROM report WHERE id = 1")).one() == ("en", "Cracked welds")
+        downgrade(directory=str(ROOT / "migrations"), revision="0008_generation")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT title FROM report WHERE id = 1")).scalar_one() == "Cracked welds"
+        db.session.remove()
+        db.engine.dispose()

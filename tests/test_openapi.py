@@ -41,6 +41,7 @@ CONTRACT = [
     ("DELETE", "/comments/{comment_id}", "withdraw_comment", (204, 400, 401, 403, 404)),
     ("GET", "/companies", "companies", (200, 400, 401)),
     ("GET", "/me", "me", (200, 401)),
+    ("PATCH", "/me", "update_me", (200, 400, 401, 413, 422)),
     ("GET", "/method", "method_definition", (200, 401)),
     ("GET", "/openapi.json", "openapi_spec", (200, 401)),
     ("GET", "/reports", "list_reports", (200, 400, 401)),

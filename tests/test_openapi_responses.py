@@ -54,6 +54,10 @@ def test_real_responses_match_the_document(client, api, parties, platform_admin,
     call(checker, anon, "POST", "/api/v1/tokens", 400, json={"email": 5})
     me = call(checker, oem, "GET", "/api/v1/me", 200)
     assert me["id"] == p.oem_eng.id and me["company"]["kind"] == "oem"
+    assert me["language"] is None
+    assert call(checker, oem, "PATCH", "/api/v1/me", 200, json={"language": "de"})["language"] == "de"
+    call(checker, oem, "PATCH", "/api/v1/me", 422, json={"language": "fr"})
+    assert call(checker, oem, "PATCH", "/api/v1/me", 200, json={"language": None})["language"] is None
     call(checker, oem, "GET", "/api/v1/companies", 200)
     call(checker, oem, "GET", f"/api/v1/users?company_id={p.supplier.id}&per_page=2", 200)
     call(checker, oem, "GET", "/api/v1/users?company_id=x", 400)

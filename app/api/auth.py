@@ -5,6 +5,7 @@ endpoint, so two views of the same name in different modules cannot be mistaken 
 from __future__ import annotations
 
 from flask import current_app, g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
@@ -28,9 +29,9 @@ def authenticate():
         return None
     authed = current_user.is_authenticated  # runs the loaders (token first, then session)
     if g.get("bad_token"):
-        raise Unauthorized("The access token is invalid, expired or revoked.")
+        raise Unauthorized(_('The access token is invalid, expired or revoked.'))
     if not authed:
-        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
+        raise Unauthorized(_("Authentication required: send 'Authorization: Bearer <token>'."))
     if g.get("api_token") is None and request.method not in ("GET", "HEAD", "OPTIONS"):
         token = request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")
         try:

@@ -4,6 +4,7 @@ command line only) creates companies and manages any account."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import policy
@@ -19,12 +20,12 @@ from app.services import accounts
 
 def _admin() -> None:
     if not policy.can_administer(current_user):
-        raise Forbidden("Administrators only.")
+        raise Forbidden(_('Administrators only.'))
 
 
 def _no_platform_grant(data: dict) -> None:
     if data.get("platform_admin"):
-        raise Forbidden("Platform administration is granted on the command line only (flask user platform-admin).")
+        raise Forbidden(_('Platform administration is granted on the command line only (flask user platform-admin).'))
 
 
 @operation("Create a company (platform admin)", "admin", ok=201, response=Company, body=CompanyCreate, errors=(403, 409, 422),
@@ -33,7 +34,7 @@ def _no_platform_grant(data: dict) -> None:
 def admin_create_company():
     _admin()
     if not policy.can_create_company(current_user):
-        raise Forbidden("Only platform administrators create companies.")
+        raise Forbidden(_('Only platform administrators create companies.'))
     data = json_body()
     company = accounts.create_company(current_user, data.get("name"), data.get("kind"))
     db.session.commit()
@@ -64,11 +65,11 @@ def admin_update_user(user_id: int):
     data = json_body()
     _no_platform_grant(data)
     if "active" in data and not isinstance(data["active"], bool):
-        raise BadRequest("'active' must be true or false.", {"fields": {"active": "must be a boolean"}})
+        raise BadRequest(_("'active' must be true or false."), {"fields": {"active": "must be a boolean"}})
     if "role" in data and not isinstance(data["role"], str):
-        raise BadRequest("'role' must be a string.", {"fields": {"role": "must be a string"}})
+        raise BadRequest(_("'role' must be a string."), {"fields": {"role": "must be a string"}})
     if "name" in data and not isinstance(data["name"], str):
-        raise BadRequest("'name' must be a string.", {"fields": {"name": "must be a string"}})
+        raise BadRequest(_("'name' must be a string."), {"fields": {"name": "must be a string"}})
     accounts.update_user(current_user, user, role=data.get("role"), active=data.get("active"), name=data.get("name"))
     if "password" in data:
         accounts.set_password(current_user, user, data["password"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -33,7 +34,7 @@ def upload_attachment(report_id: int):
     with streamed_upload(current_user, report_id) as form:
         parts = form.files_named("file")
         if not parts:
-            raise BadRequest("Send the file as multipart/form-data in the field 'file'.", {"fields": {"file": "is required"}})
+            raise BadRequest(_("Send the file as multipart/form-data in the field 'file'."), {"fields": {"file": "is required"}})
         report = report_service.get_visible_report(current_user, report_id, for_update=True)
         att = evidence.upload(current_user, report, parts[0].staged, parts[0].filename, form.get("discipline"),
                               form.get("action_id"), form.get("description"), form.get("replaces_id"), form.get("claim") or None)

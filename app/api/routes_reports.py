@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -76,7 +77,7 @@ def update_report_header(report_id: int):
 def get_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
-        raise NotFound(f"No discipline {code!r}.")
+        raise NotFound(_('No discipline %(code)s.', code=repr(code)))
     return respond(as_discipline(report.discipline(code)))
 
 
@@ -88,10 +89,10 @@ def get_discipline(report_id: int, code: str):
 def patch_discipline(report_id: int, code: str):
     report = _report(report_id)
     if code not in method.CODES:
-        raise NotFound(f"No discipline {code!r}.")
+        raise NotFound(_('No discipline %(code)s.', code=repr(code)))
     data = json_body()
     if "base_version" not in data:
-        raise BadRequest("'base_version' is required.", {"fields": {"base_version": "is required"}})
+        raise BadRequest(_("'base_version' is required."), {"fields": {"base_version": "is required"}})
     actor = current_user._get_current_object()  # the user itself: a save reads it often, the proxy looks it up each time
     entry, notes = disciplines.save_discipline(actor, report, code, data.get("base_version"), data.get("fields", {}))
     out = as_discipline(entry, shapes.DisciplineSaved, notes=notes)  # from memory, before the commit expires it
@@ -211,7 +212,7 @@ def eligible_users(report_id: int):
     """People who may join this report's team (search with ?q= by name or e-mail)."""
     report = _report(report_id)
     if not policy.can_manage_team(current_user, report):
-        raise Forbidden("Only the team leader, the champion or an administrator can change the team.")
+        raise Forbidden(_('Only the team leader, the champion or an administrator can change the team.'))
     stmt = select(User).where(policy.listable_users_clause(current_user, report))
     q = (request.args.get("q") or "").strip().lower()[:200]
     if q:
@@ -236,7 +237,7 @@ def events(report_id: int):
 def export(report_id: int):
     report = _report(report_id)
     if not policy.can_export(current_user, report):
-        raise NotFound("No such report.")
+        raise NotFound(_('No such report.'))
     response = respond(activity.ReportExport.model_validate(export_document(report)))
     response.headers["Content-Disposition"] = f'attachment; filename="{report.number}.json"'
     return response

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
+from flask_babel import gettext as _
+from flask_babel import refresh as force_locale_refresh
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,7 +17,7 @@ from app.errors import BadRequest, Unauthorized
 from app.extensions import db
 from app.models import Company, User, iso
 from app.schemas.accounts import Company as CompanyShape
-from app.schemas.accounts import Me, Token, TokenRequest, UserFilter
+from app.schemas.accounts import Me, MeUpdate, Token, TokenRequest, UserFilter
 from app.schemas.accounts import User as UserShape
 from app.schemas.base import Paging, page_of
 from app.schemas.method import Method
@@ -31,13 +33,13 @@ def create_token():
     data = json_body()
     email, password = data.get("email"), data.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
-        raise BadRequest("'email' and 'password' must be strings.", {"fields": {"email": "required string", "password": "required string"}})
+        raise BadRequest(_("'email' and 'password' must be strings."), {"fields": {"email": "required string", "password": "required string"}})
     # the same per-account budget as the login form, and one per address (database-backed)
     login_limits.spend(login_limits.account_key(email), login_limits.address_key("login", request.remote_addr))
     user = accounts.authenticate(email, password)
     if user is None:
         security_log.event("token", email=email, outcome="failed")
-        raise Unauthorized("The e-mail or the password is not correct.")
+        raise Unauthorized(_('The e-mail or the password is not correct.'))
     raw, token = accounts.issue_token(user, current_app.config["API_TOKEN_DAYS"])
     db.session.commit()
     security_log.event("token", user=user)
@@ -49,7 +51,7 @@ def create_token():
 def revoke_token():
     token = g.get("api_token")
     if token is None:
-        raise BadRequest("This request was not made with a token.")
+        raise BadRequest(_('This request was not made with a token.'))
     accounts.revoke_token(token)
     db.session.commit()
     return "", 204
@@ -58,6 +60,19 @@ def revoke_token():
 @operation("Who am I", "session", response=Me)
 @bp.route("/me")
 def me():
+    return respond(as_me(current_user))
+
+
+@operation("Change my own settings (language)", "session", response=Me, body=MeUpdate, errors=(422,),
+           description="`language`: en, de or zh - pages, API errors and mails to this user are written in it; "
+                       "null: the browser's Accept-Language decides. Unknown language: 422.")
+@bp.route("/me", methods=["PATCH"])
+def update_me():
+    data = json_body()
+    if "language" in data:
+        accounts.set_language(current_user, data["language"])
+    db.session.commit()
+    force_locale_refresh()
     return respond(as_me(current_user))
 
 

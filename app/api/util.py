@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, request
+from flask_babel import gettext as _
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -22,7 +23,7 @@ def arg_int(name: str, default: int | None = None, minimum: int = 1, maximum: in
     if raw in (None, ""):
         return default
     if not raw.isdigit() or len(raw) > 12:
-        raise BadRequest(f"'{name}' must be a positive integer.", {"fields": {name: "must be a positive integer"}})
+        raise BadRequest(_("'%(name)s' must be a positive integer.", name=name), {"fields": {name: "must be a positive integer"}})
     return max(minimum, min(int(raw), maximum))
 
 
@@ -34,7 +35,7 @@ def arg_code(name: str) -> str | None:
     if not value:
         return None
     if value not in CODES:
-        raise BadRequest(f"'{name}' must be one of D0-D8.", {"fields": {name: "unknown discipline"}})
+        raise BadRequest(_("'%(name)s' must be one of D0-D8.", name=name), {"fields": {name: "unknown discipline"}})
     return value
 
 

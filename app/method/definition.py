@@ -50,6 +50,7 @@ ACTION_STATUS = choices(
     ("implemented", _l("Implemented")),
     ("verified", _l("Verified")),
 )
+ACTION_KINDS = choices(("containment", _l("containment")), ("corrective", _l("corrective")), ("preventive", _l("preventive")))
 CAUSE_KINDS = choices(
     ("occurrence", _l("Occurrence (why it was made)")),
     ("non_detection", _l("Non-detection (why it escaped)")),
@@ -117,6 +118,12 @@ HEADER_FIELDS: tuple[Field, ...] = (
         extra={"widget": "report"},
     ),
     line("related_report", _l("Other references to earlier complaints")),
+    choice(
+        "language",
+        _l("Language of record"),
+        choices(("en", "English"), ("de", "Deutsch"), ("zh", "中文")),  # each language in its own name
+        help=_l("The language the report is written in; every reader sees the pages in their own language."),
+    ),
 )
 HEADER_BY_NAME = {f.name: f for f in HEADER_FIELDS}
 
@@ -161,7 +168,7 @@ D0 = Discipline(
                 line("where", _l("Where"), True),
                 line("owner", _l("Owner"), True),
                 date("date", _l("Date"), True),
-                number("effective_pct", _l("% effective"), min=0, max=100),
+                number("effective_pct", _l("Effective %"), min=0, max=100),
                 line("verification", _l("Verification")),
             ],
         ),
@@ -307,7 +314,7 @@ D4 = Discipline(
                 ),
                 line("verified_by", _l("Verified by")),
                 date("verified_on", _l("Verified on")),
-                number("contribution_pct", _l("% contribution"), min=0, max=100),
+                number("contribution_pct", _l("Contribution %"), min=0, max=100),
                 evidence("evidence", _l("Verification evidence")),
             ],
             True,

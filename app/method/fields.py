@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+
 from app.errors import BadRequest, Invalid
 
 MAX_TEXT = 20_000
@@ -314,7 +316,7 @@ def clean_values(fields: tuple[Field, ...], data: Any, what: str = "fields") -> 
     Invalid (422). Returns the cleaned values, with blanks normalised to None / [].
     """
     if not isinstance(data, dict):
-        raise BadRequest(f"'{what}' must be an object", {"fields": {what: "must be an object"}})
+        raise BadRequest(_("'%(what)s' must be an object", what=what), {"fields": {what: "must be an object"}})
     by_name = {f.name: f for f in fields}
     errors = _Errors()
     out: dict[str, Any] = {}
@@ -332,7 +334,7 @@ def clean_values(fields: tuple[Field, ...], data: Any, what: str = "fields") -> 
         if name not in errors.types and not any(k.startswith(name + "[") for k in errors.types):
             out[name] = cleaned
     if errors.types:
-        raise BadRequest("Some values have the wrong type.", {"fields": errors.types})
+        raise BadRequest(_('Some values have the wrong type.'), {"fields": errors.types})
     if errors.values:
-        raise Invalid("Some values are not valid.", fields=errors.values)
+        raise Invalid(_('Some values are not valid.'), fields=errors.values)
     return out

@@ -75,6 +75,8 @@ class User(UserMixin, db.Model):
     signature_attempt_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+    # The language the user chose (en, de, zh); None: the browser's Accept-Language decides.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     company: Mapped[Company] = relationship(back_populates="users", lazy="joined", innerjoin=True)
 

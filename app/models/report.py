@@ -80,6 +80,8 @@ class Report(db.Model):
     part_return_date: Mapped[dt.date | None] = mapped_column(Date)
     repeat_failure: Mapped[bool | None]
     related_report: Mapped[str | None] = mapped_column(String(500))
+    # The language of record: the one the report is written in (en, de, zh), set at D0.
+    language: Mapped[str | None] = mapped_column(String(5))
     # A repeat failure links the earlier report of the same two companies.
     related_report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     # How a closed report ended: resolved (closure approved) or declined (the supplier's decline accepted).

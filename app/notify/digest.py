@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from itertools import groupby
 
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
 from app import policy
 from app.extensions import db
 from app.models import MailStatus, OutboxMessage, Report, User, utcnow
-from app.notify.enqueue import NAME_MAX, absolute_link, clean_header, render_bodies
+from app.notify.enqueue import NAME_MAX, absolute_link, clean_header, mail_locale, render_bodies
 from app.notify.periodic import register_daily
 
 
@@ -57,7 +58,8 @@ def build_digests(today: dt.date | None = None) -> int:
         if not visible:
             continue
         n = len(visible)
-        subject = clean_header(f"[8D Workbench] Your daily digest: {n} update{'s' if n != 1 else ''}")
+        with mail_locale(user):
+            subject = clean_header(ngettext("[8D Workbench] Your daily digest: %(num)d update", "[8D Workbench] Your daily digest: %(num)d updates", n))
         link = absolute_link("/")
         text, html = render_bodies(
             "digest",
@@ -65,6 +67,7 @@ def build_digests(today: dt.date | None = None) -> int:
                 "recipient": user, "report": None, "link": link, "subject": subject, "category": "digest",
                 "mandatory": False, "items": visible, "base_url": link, "settings_link": absolute_link("/account"),
             },
+            user,
         )
         digest = OutboxMessage(
             created_at=now, category="digest", event="digest.daily", report_id=None, recipient_id=user.id,

@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import policy
 from app.extensions import db
+from app.i18n import language_of
 from app.models import MailStatus, NotificationMode, NotificationPreference, OutboxMessage, Report, User, utcnow
 
 CATEGORIES = ("stage", "review", "assignment", "team", "mention", "reminder")
@@ -40,14 +40,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 @contextmanager
-def mail_locale():
-    """Mails go to other people than the one whose request caused them: they are written in the
-    default language, not in the language the actor's browser asked for (no per-user language yet)."""
-    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "en"):
+def mail_locale(user: User | None = None):
+    """Mails go to other people than the one whose request caused them: each is written in its
+    recipient's language (their choice on the account page), never in the actor's."""
+    with language_of(user):
         yield
 
 
 def in_mail_locale(func):
+    """Whatever an event function formats eagerly is in the default language; its subject and
+    texts are lazy and take each recipient's language in `enqueue`."""
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         with mail_locale():
@@ -112,9 +115,9 @@ def preference_modes(user_ids: list[int], category: str) -> dict[int, Notificati
     return {user_id: mode for user_id, mode in rows}
 
 
-def render_bodies(template: str, context: dict[str, Any]) -> tuple[str, str]:
-    """Text and HTML bodies from templates/email/<template>.txt and .html."""
-    with mail_locale():
+def render_bodies(template: str, context: dict[str, Any], user: User | None = None) -> tuple[str, str]:
+    """Text and HTML bodies from templates/email/<template>.txt and .html, in `user`'s language."""
+    with mail_locale(user):
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", **context)
     return text.strip() + "\n", html
@@ -125,7 +128,7 @@ def enqueue(
     category: str,
     report: Report | None,
     recipients: Iterable[User | None],
-    subject: str,
+    subject: Any,
     template: str,
     context: dict[str, Any] | None = None,
     link: str | None = None,
@@ -149,7 +152,6 @@ def enqueue(
         db.session.flush()
     mandatory = mandatory or category in MANDATORY_CATEGORIES
     modes = preference_modes([u.id for u in users], category)
-    subject = clean_header(subject, SUBJECT_MAX)
     link = absolute_link(link) if link else (report_link(report) if report is not None else absolute_link("/"))
     now = utcnow()
     rows: list[OutboxMessage] = []
@@ -160,6 +162,8 @@ def enqueue(
         key = f"{dedupe_key}:to:{user.id}"[:200] if dedupe_key else None
         if key and db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
             continue
+        with mail_locale(user):  # a lazy subject takes the recipient's language
+            subject_text = clean_header(subject, SUBJECT_MAX)
         text, html = render_bodies(
             template,
             {
@@ -167,12 +171,13 @@ def enqueue(
                 "recipient": user,
                 "report": report,
                 "link": link,
-                "subject": subject,
+                "subject": subject_text,
                 "category": category,
                 "mandatory": mandatory,
                 "base_url": absolute_link("/"),
                 "settings_link": absolute_link("/account"),
             },
+            user,
         )
         row = OutboxMessage(
             created_at=now,
@@ -182,7 +187,7 @@ def enqueue(
             recipient_id=user.id,
             to_email=clean_header(user.email, 254),
             to_name=clean_header(user.name, NAME_MAX) or None,
-            subject=subject,
+            subject=subject_text,
             body_text=text,
             body_html=html,
             link=link,

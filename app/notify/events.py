@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import method, policy
@@ -20,10 +21,11 @@ from app.notify.enqueue import absolute_link, clean_header, enqueue, in_mail_loc
 EXCERPT_MAX = 500
 
 
-def _title(code: str | None) -> str:
+def _title(code: str | None):
+    """The discipline's title, lazy: it is read in each recipient's language."""
     if not code or code not in method.BY_CODE:
         return code or ""
-    return str(method.BY_CODE[code].title)
+    return method.BY_CODE[code].title
 
 
 def _prefix(report: Report) -> str:
@@ -37,6 +39,18 @@ def _excerpt(text: str | None) -> str:
 
 def _base(report: Report, actor: User | None, **extra) -> dict:
     return {"actor": actor, "actor_name": actor.name if actor is not None else "8D Workbench", **extra}
+
+
+ROLE_NAMES = {
+    "leader": _l("team leader"),
+    "champion": _l("champion"),
+    "member": _l("member"),
+    "engineer": _l("engineer"),
+    "viewer": _l("viewer"),
+}
+
+
+KIND_NAMES = {c.value: c.label for c in method.definition.ACTION_KINDS}
 
 
 def oem_quality_leads(report: Report) -> list[User]:
@@ -55,7 +69,7 @@ def team_of(report: Report, actor: User | None) -> list[User]:
 # ------------------------------------------------------------------------------------ stages
 @in_mail_locale
 def stage_advanced(report: Report, actor: User, old: str, new: str, comment: str | None = None) -> list[OutboxMessage]:
-    subject = f"{_prefix(report)} {old} completed - the team now works on {new} {_title(new)}"
+    subject = _l("%(prefix)s %(old)s completed - the team now works on %(new)s %(title)s", prefix=_prefix(report), old=old, new=new, title=_title(new))
     return enqueue(
         "stage.advanced", "stage", report, team_of(report, actor), subject, "stage_advanced",
         _base(report, actor, old=old, new=new, old_title=_title(old), new_title=_title(new), comment=comment),
@@ -71,13 +85,13 @@ def review_requested(report: Report, actor: User, comment: str | None = None, st
     context = _base(report, actor, stage=stage, stage_title=_title(stage), comment=comment)
     link = report_link(report, stage)
     rows = enqueue(
-        "review.requested", "review", report, leads, f"{_prefix(report)} {stage} submitted for your review",
+        "review.requested", "review", report, leads, _l("%(prefix)s %(stage)s submitted for your review", prefix=_prefix(report), stage=stage),
         "review_requested", {**context, "for_reviewer": True}, link, mandatory=True, exclude=actor,
     )
     lead_ids = {u.id for u in leads}
     rows += enqueue(
         "review.requested", "stage", report, [u for u in team_of(report, actor) if u.id not in lead_ids],
-        f"{_prefix(report)} {stage} submitted to the customer for review", "review_requested",
+        _l("%(prefix)s %(stage)s submitted to the customer for review", prefix=_prefix(report), stage=stage), "review_requested",
         {**context, "for_reviewer": False}, link, exclude=actor,
     )
     return rows
@@ -96,10 +110,11 @@ def review_decided(report: Report, actor: User, decision: str, comment: str | No
     if decision == "approve" and report.status == Status.closed:
         return report_closed(report, actor, comment)
     if decision == "approve":
-        subject = f"{_prefix(report)} {stage} approved by the customer - next: {report.stage} {_title(report.stage)}"
+        subject = _l("%(prefix)s %(stage)s approved by the customer - next: %(next)s %(title)s", prefix=_prefix(report), stage=stage,
+                     next=report.stage, title=_title(report.stage))
         event = "review.approved"
     else:
-        subject = f"{_prefix(report)} {stage} rejected by the customer - rework from {report.stage}"
+        subject = _l("%(prefix)s %(stage)s rejected by the customer - rework from %(next)s", prefix=_prefix(report), stage=stage, next=report.stage)
         event = "review.rejected"
     return enqueue(
         event, "review", report, team_of(report, actor), subject, "review_decided",
@@ -110,10 +125,10 @@ def review_decided(report: Report, actor: User, decision: str, comment: str | No
 
 
 DECLINE_REASONS = {
-    "not_our_part": "not the supplier's part",
-    "customer_caused": "caused at the customer",
-    "no_trouble_found": "no trouble found",
-    "duplicate": "a duplicate of another report",
+    "not_our_part": _l("not the supplier's part"),
+    "customer_caused": _l("caused at the customer"),
+    "no_trouble_found": _l("no trouble found"),
+    "duplicate": _l("a duplicate of another report"),
 }
 
 
@@ -125,13 +140,13 @@ def decline_requested(report: Report, actor: User, reason: str, comment: str | N
     context = _base(report, actor, stage=report.stage, reason=DECLINE_REASONS.get(reason, reason), comment=comment)
     link = report_link(report, report.stage)
     rows = enqueue(
-        "decline.requested", "review", report, leads, f"{_prefix(report)} The supplier asks to decline the complaint: {DECLINE_REASONS.get(reason, reason)}",
+        "decline.requested", "review", report, leads, _l("%(prefix)s The supplier asks to decline the complaint: %(reason)s", prefix=_prefix(report), reason=DECLINE_REASONS.get(reason, reason)),
         "decline_requested", {**context, "for_reviewer": True}, link, mandatory=True, exclude=actor,
     )
     lead_ids = {u.id for u in leads}
     rows += enqueue(
         "decline.requested", "stage", report, [u for u in team_of(report, actor) if u.id not in lead_ids],
-        f"{_prefix(report)} Decline of the complaint submitted to the customer", "decline_requested",
+        _l("%(prefix)s Decline of the complaint submitted to the customer", prefix=_prefix(report)), "decline_requested",
         {**context, "for_reviewer": False}, link, exclude=actor,
     )
     return rows
@@ -142,9 +157,9 @@ def decline_decided(report: Report, actor: User, decision: str, comment: str | N
     """The customer's quality lead accepted the decline (the report is closed) or refused it (the
     team works on at the same discipline) - to the team, as review decisions are."""
     if decision == "approve":
-        subject, event = f"{_prefix(report)} Decline accepted by the customer - the report is closed", "decline.accepted"
+        subject, event = _l("%(prefix)s Decline accepted by the customer - the report is closed", prefix=_prefix(report)), "decline.accepted"
     else:
-        subject, event = f"{_prefix(report)} Decline refused by the customer - work goes on at {report.stage}", "decline.refused"
+        subject, event = _l("%(prefix)s Decline refused by the customer - work goes on at %(stage)s", prefix=_prefix(report), stage=report.stage), "decline.refused"
     return enqueue(
         event, "review", report, team_of(report, actor), subject, "decline_decided",
         _base(report, actor, decision=decision, now_stage=report.stage, now_title=_title(report.stage), comment=comment),
@@ -154,7 +169,7 @@ def decline_decided(report: Report, actor: User, decision: str, comment: str | N
 
 @in_mail_locale
 def report_closed(report: Report, actor: User, comment: str | None = None) -> list[OutboxMessage]:
-    subject = f"{_prefix(report)} Closed - closure signed by {actor.name}"
+    subject = _l("%(prefix)s Closed - closure signed by %(name)s", prefix=_prefix(report), name=actor.name)
     return enqueue(
         "report.closed", "review", report, team_of(report, actor), subject, "report_closed",
         _base(report, actor, comment=comment, closed_at=report.closed_at or utcnow()),
@@ -164,7 +179,7 @@ def report_closed(report: Report, actor: User, comment: str | None = None) -> li
 
 @in_mail_locale
 def report_returned(report: Report, actor: User, to: str, comment: str | None = None, old: str | None = None) -> list[OutboxMessage]:
-    subject = f"{_prefix(report)} Sent back to {to} {_title(to)}"
+    subject = _l("%(prefix)s Sent back to %(stage)s %(title)s", prefix=_prefix(report), stage=to, title=_title(to))
     return enqueue(
         "stage.returned", "stage", report, team_of(report, actor), subject, "report_returned",
         _base(report, actor, to=to, to_title=_title(to), old=old, comment=comment),
@@ -174,7 +189,7 @@ def report_returned(report: Report, actor: User, to: str, comment: str | None = 
 
 @in_mail_locale
 def report_reopened(report: Report, actor: User, comment: str | None = None) -> list[OutboxMessage]:
-    subject = f"{_prefix(report)} Reopened at {report.stage} (revision {report.revision})"
+    subject = _l("%(prefix)s Reopened at %(stage)s (revision %(revision)s)", prefix=_prefix(report), stage=report.stage, revision=report.revision)
     return enqueue(
         "report.reopened", "stage", report, team_of(report, actor), subject, "report_reopened",
         _base(report, actor, stage=report.stage, stage_title=_title(report.stage), comment=comment),
@@ -189,17 +204,19 @@ def team_added(report: Report, actor: User | None, member_user: User, role: str 
     if role is None:
         member = report.team_member(member_user)
         role = member.role.value if member is not None else "member"
-    subject = f"{_prefix(report)} You were added to the 8D team as {role}"
+    subject = _l("%(prefix)s You were added to the 8D team as %(role)s", prefix=_prefix(report), role=ROLE_NAMES.get(role, role))
     return enqueue(
         "team.added", "team", report, [member_user], subject, "team_added",
-        _base(report, actor, role=role), report_link(report, "D1"), exclude=actor,
+        _base(report, actor, role=role, role_name=ROLE_NAMES.get(role, role)), report_link(report, "D1"), exclude=actor,
     )
 
 
 @in_mail_locale
 def mentioned(report: Report, actor: User, users: Iterable[User], discipline: str | None, excerpt: str | None) -> list[OutboxMessage]:
-    where = discipline or "a comment"
-    subject = f"{_prefix(report)} {actor.name} mentioned you in {where}"
+    if discipline:
+        subject = _l("%(prefix)s %(name)s mentioned you in %(where)s", prefix=_prefix(report), name=actor.name, where=discipline)
+    else:
+        subject = _l("%(prefix)s %(name)s mentioned you in a comment", prefix=_prefix(report), name=actor.name)
     return enqueue(
         "comment.mention", "mention", report, list(users), subject, "mentioned",
         _base(report, actor, discipline=discipline, discipline_title=_title(discipline), excerpt=_excerpt(excerpt)),
@@ -217,10 +234,10 @@ def action_assigned(
     report: Report, actor: User | None, owner: User, action_title: str, link: str | None = None,
     due_date: dt.date | str | None = None, kind: str | None = None,
 ) -> list[OutboxMessage]:
-    subject = f"{_prefix(report)} Action assigned to you: {clean_header(action_title, 200)}"
+    subject = _l("%(prefix)s Action assigned to you: %(title)s", prefix=_prefix(report), title=clean_header(action_title, 200))
     return enqueue(
         "action.assigned", "assignment", report, [owner], subject, "action_assigned",
-        _base(report, actor, action_title=action_title, due_date=_due(due_date), kind=kind),
+        _base(report, actor, action_title=action_title, due_date=_due(due_date), kind=kind, kind_name=KIND_NAMES.get(kind, kind)),
         absolute_link(link or "/actions/mine"), mandatory=True, exclude=actor,
     )
 
@@ -232,7 +249,7 @@ def action_due(
 ) -> list[OutboxMessage]:
     """Reminder that an action falls due; one per action and day however often the job runs."""
     today = today or utcnow().date()
-    subject = f"{_prefix(report)} Action due {_due(due_date)}: {clean_header(action_title, 200)}"
+    subject = _l("%(prefix)s Action due %(date)s: %(title)s", prefix=_prefix(report), date=_due(due_date), title=clean_header(action_title, 200))
     return enqueue(
         "action.due", "reminder", report, [owner], subject, "action_due",
         _base(report, None, action_title=action_title, due_date=_due(due_date), overdue=False),
@@ -246,7 +263,7 @@ def action_overdue(
     today: dt.date | None = None, link: str | None = None,
 ) -> list[OutboxMessage]:
     today = today or utcnow().date()
-    subject = f"{_prefix(report)} Action overdue since {_due(due_date)}: {clean_header(action_title, 200)}"
+    subject = _l("%(prefix)s Action overdue since %(date)s: %(title)s", prefix=_prefix(report), date=_due(due_date), title=clean_header(action_title, 200))
     return enqueue(
         "action.overdue", "reminder", report, [owner], subject, "action_due",
         _base(report, None, action_title=action_title, due_date=_due(due_date), overdue=True),

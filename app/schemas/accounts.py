@@ -9,6 +9,7 @@ from app.schemas.base import ID, Body, DateTime, Email, Query, Shape, absent, on
 
 CompanyKindName = one_of(CompanyKind)
 RoleName = one_of(Role)
+Language = one_of(["en", "de", "zh"])
 
 
 class Company(Shape):
@@ -30,6 +31,13 @@ class Me(User):
     """The caller's own account."""
 
     platform_admin: bool = Field(description="a platform administrator (granted on the command line only)")
+    language: Language | None = Field(description="the language the user chose; null: the browser's Accept-Language decides")
+
+
+class MeUpdate(Body):
+    """The caller's own settings."""
+
+    language: Language | None = Field(None, description="en, de or zh; null hands the choice back to Accept-Language")
 
 
 class AdminUser(User):

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app import policy
@@ -27,27 +28,27 @@ COMMON_PASSWORDS = _common_passwords()
 
 def normalise_email(email: str) -> str:
     if not isinstance(email, str):
-        raise Invalid("Enter a valid e-mail address.", fields={"email": "must be an e-mail address"})
+        raise Invalid(_('Enter a valid e-mail address.'), fields={"email": "must be an e-mail address"})
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise Invalid("Enter a valid e-mail address.", fields={"email": "is not a valid e-mail address"}) from None
+        raise Invalid(_('Enter a valid e-mail address.'), fields={"email": "is not a valid e-mail address"}) from None
 
 
 def check_password_policy(password: str, field: str = "password") -> None:
     """OWASP ASVS: length, not a common password; no composition rules."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise Invalid(f"The password needs at least {MIN_PASSWORD} characters.", fields={field: f"needs at least {MIN_PASSWORD} characters"})
+        raise Invalid(_('The password needs at least %(MIN_PASSWORD)s characters.', MIN_PASSWORD=MIN_PASSWORD), fields={field: f"needs at least {MIN_PASSWORD} characters"})
     if len(password) > 256:
-        raise Invalid("The password is too long.", fields={field: "is too long (at most 256 characters)"})
+        raise Invalid(_('The password is too long.'), fields={field: "is too long (at most 256 characters)"})
     if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
-        raise Invalid("This password is too common.", fields={field: "is too common"})
+        raise Invalid(_('This password is too common.'), fields={field: "is too common"})
 
 
 def _strings(**values) -> None:
     wrong = {k: "must be a string" for k, v in values.items() if v is not None and not isinstance(v, str)}
     if wrong:
-        raise BadRequest("Some values have the wrong type.", {"fields": wrong})
+        raise BadRequest(_('Some values have the wrong type.'), {"fields": wrong})
 
 
 def check_can_manage(actor: User | None, user: User) -> None:
@@ -56,14 +57,14 @@ def check_can_manage(actor: User | None, user: User) -> None:
     if actor is None:
         return
     if not policy.can_see_user(actor, user):
-        raise NotFound("No such user.")
+        raise NotFound(_('No such user.'))
     if not policy.can_manage_user(actor, user):
-        raise Forbidden("Only a platform administrator can change a platform administrator's account.")
+        raise Forbidden(_("Only a platform administrator can change a platform administrator's account."))
 
 
 def create_company(actor: User | None, name: str, kind: str) -> Company:
     if actor is not None and not policy.can_create_company(actor):
-        raise Forbidden("Only platform administrators create companies.")
+        raise Forbidden(_('Only platform administrators create companies.'))
     _strings(name=name, kind=kind)
     name = (name or "").strip() if isinstance(name, str) else ""
     errors = {}
@@ -72,9 +73,9 @@ def create_company(actor: User | None, name: str, kind: str) -> Company:
     if kind not in {k.value for k in CompanyKind}:
         errors["kind"] = "must be oem or supplier"
     if errors:
-        raise Invalid("The company is not valid.", fields=errors)
+        raise Invalid(_('The company is not valid.'), fields=errors)
     if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
-        raise Conflict(f"A company named {name!r} already exists.", {"fields": {"name": "already exists"}})
+        raise Conflict(_('A company named %(name)s already exists.', name=repr(name)), {"fields": {"name": "already exists"}})
     company = Company(name=name, kind=CompanyKind(kind))
     db.session.add(company)
     db.session.flush()
@@ -86,11 +87,11 @@ def create_user(actor: User | None, email: str, name: str, company_id: int, role
     """`actor` None is the command line (or the demo): the only way to make a platform admin."""
     _strings(email=email, name=name, role=role, password=password)
     if platform_admin and actor is not None:
-        raise Forbidden("Platform administrators are made on the command line only.")
+        raise Forbidden(_('Platform administrators are made on the command line only.'))
     if company_id is not None and (isinstance(company_id, bool) or not isinstance(company_id, int)):
-        raise BadRequest("'company_id' must be an integer.", {"fields": {"company_id": "must be an integer"}})
+        raise BadRequest(_("'company_id' must be an integer."), {"fields": {"company_id": "must be an integer"}})
     if actor is not None and company_id is not None and not policy.can_assign_company(actor, company_id):
-        raise NotFound("No such company.")  # another company does not exist for a company admin
+        raise NotFound(_('No such company.'))  # another company does not exist for a company admin
     errors = {}
     try:
         email = normalise_email(email)
@@ -109,9 +110,9 @@ def create_user(actor: User | None, email: str, name: str, company_id: int, role
     except Invalid as exc:
         errors.update(exc.fields)
     if errors:
-        raise Invalid("The user is not valid.", fields=errors)
+        raise Invalid(_('The user is not valid.'), fields=errors)
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict("A user with this e-mail address already exists.", {"fields": {"email": "already exists"}})
+        raise Conflict(_('A user with this e-mail address already exists.'), {"fields": {"email": "already exists"}})
     user = User(email=email, name=name, company_id=company.id, role=Role(role), active=True, platform_admin=bool(platform_admin))
     user.set_password(password)
     db.session.add(user)
@@ -133,15 +134,15 @@ def update_user(actor: User | None, user: User, role: str | None = None, active:
     changes: dict = {}
     if role is not None:
         if role not in {r.value for r in Role}:
-            raise Invalid("Unknown role.", fields={"role": "must be one of admin, quality_lead, engineer, viewer"})
+            raise Invalid(_('Unknown role.'), fields={"role": "must be one of admin, quality_lead, engineer, viewer"})
         if user.role == Role.admin and role != "admin" and user.active and active_admin_count(user.company_id) <= 1:
-            raise Invalid("The last administrator of a company cannot lose the admin role.", rule="last_admin")
+            raise Invalid(_('The last administrator of a company cannot lose the admin role.'), rule="last_admin")
         if user.role.value != role:
             changes["role"] = [user.role.value, role]
             user.role = Role(role)
     if active is not None:
         if not active and user.active and user.role == Role.admin and active_admin_count(user.company_id) <= 1:
-            raise Invalid("The last administrator of a company cannot be deactivated.", rule="last_admin")
+            raise Invalid(_('The last administrator of a company cannot be deactivated.'), rule="last_admin")
         if active != user.active:
             changes["active"] = [user.active, active]
             user.active = active
@@ -150,7 +151,7 @@ def update_user(actor: User | None, user: User, role: str | None = None, active:
     if name is not None:
         name = name.strip()
         if not name or len(name) > 200:
-            raise Invalid("The name is required.", fields={"name": "is required (at most 200 characters)"})
+            raise Invalid(_('The name is required.'), fields={"name": "is required (at most 200 characters)"})
         if name != user.name:
             changes["name"] = [user.name, name]
             user.name = name
@@ -167,6 +168,22 @@ def set_password(actor: User | None, user: User, password: str) -> None:
     user.set_password(password)
     end_all_sessions(user)
     audit.record("user.password_set", actor, changes={"user": [user.email, user.email]}, company_id=user.company_id)
+
+
+def set_language(user: User, language: object) -> User:
+    """The user's own language (en, de, zh); None hands the choice back to the browser."""
+    from app import i18n
+
+    if language == "":
+        language = None
+    if language is not None and not i18n.valid(language):
+        allowed = ", ".join(i18n.languages())
+        raise Invalid(_("'language' must be one of %(allowed)s, or null.", allowed=allowed), fields={"language": f"one of {allowed} or null"})
+    if language != user.language:
+        audit.record("user.language", user, changes={"user": [user.email, user.email], "language": [user.language, language]},
+                     company_id=user.company_id)
+        user.language = language
+    return user
 
 
 def set_platform_admin(user: User, granted: bool) -> bool:
@@ -258,5 +275,5 @@ def revoke_token(token: ApiToken) -> None:
 def get_user(user_id) -> User:
     user = db.session.get(User, user_id) if is_id(user_id) else None
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_('No such user.'))
     return user

@@ -36,6 +36,13 @@ KIND_FIELDS = {
 REF_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,19}$")
 
 
+def _kind_label(kind: ActionKind) -> str:
+    """The kind of action as users read it, in their language."""
+    from app.method.definition import ACTION_KINDS
+
+    return next((str(c.label) for c in ACTION_KINDS if c.value == kind.value), kind.value)
+
+
 def text_value(data: dict, name: str, limit: int, required: bool = False) -> str | None:
     value = data.get(name)
     if value is None or value == "":
@@ -43,7 +50,7 @@ def text_value(data: dict, name: str, limit: int, required: bool = False) -> str
             raise Invalid(_("Some values are missing."), fields={name: "is required"})
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a string.", {"fields": {name: "must be a string"}})
+        raise BadRequest(_("'%(name)s' must be a string.", name=name), {"fields": {name: "must be a string"}})
     value = value.strip()
     if required and not value:
         raise Invalid(_("Some values are missing."), fields={name: "is required"})
@@ -57,7 +64,7 @@ def int_value(data: dict, name: str, minimum: int = 0, maximum: int = 10**9) -> 
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"'{name}' must be an integer.", {"fields": {name: "must be an integer"}})
+        raise BadRequest(_("'%(name)s' must be an integer.", name=name), {"fields": {name: "must be an integer"}})
     if value < minimum or value > maximum:
         raise Invalid(_("A quantity is out of range."), fields={name: f"must be between {minimum} and {maximum}"})
     return value
@@ -70,7 +77,7 @@ def date_value(data: dict, name: str, required: bool = False) -> dt.date | None:
             raise Invalid(_("Some values are missing."), fields={name: "is required (YYYY-MM-DD)"})
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a date string.", {"fields": {name: "must be a date YYYY-MM-DD"}})
+        raise BadRequest(_("'%(name)s' must be a date string.", name=name), {"fields": {name: "must be a date YYYY-MM-DD"}})
     parsed = parse_date(value)
     if parsed is None or not 2000 <= parsed.year <= 2100:
         raise Invalid(_("The date is not valid."), fields={name: "must be a valid date YYYY-MM-DD"})
@@ -81,7 +88,7 @@ def time_value(value: Any, name: str) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be an ISO 8601 time.", {"fields": {name: "must be a time string"}})
+        raise BadRequest(_("'%(name)s' must be an ISO 8601 time.", name=name), {"fields": {name: "must be a time string"}})
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -97,7 +104,7 @@ def time_value(value: Any, name: str) -> dt.datetime | None:
 
 def team_owner(report: Report, value: Any) -> User:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest("'owner_id' must be an integer.", {"fields": {"owner_id": "must be an integer"}})
+        raise BadRequest(_("'owner_id' must be an integer."), {"fields": {"owner_id": "must be an integer"}})
     member = next((m for m in report.team if m.user_id == value), None)
     if member is None or not member.user.active or member.role.value == "viewer":
         raise Invalid(_("The owner must be a working member of the report's team."), fields={"owner_id": "is not on the report's team"})
@@ -117,7 +124,7 @@ def cause_refs(report: Report, data: dict) -> tuple[str | None, list[str]]:
     elif raw is None:
         raw = []
     if not isinstance(raw, list) or any(not isinstance(r, str) for r in raw):
-        raise BadRequest("'causes' must be a list of cause references.", {"fields": {"causes": "must be a list of strings such as [\"C1\"]"}})
+        raise BadRequest(_("'causes' must be a list of cause references."), {"fields": {"causes": "must be a list of strings such as [\"C1\"]"}})
     refs = list(dict.fromkeys(r.strip() for r in raw if r.strip()))
     if len(refs) > 50 or any(len(r) > 40 for r in refs):
         raise Invalid(_("Too many or too long cause references."), fields={name: "at most 50 references of up to 40 characters"})
@@ -156,7 +163,7 @@ def action_ref(report: Report, kind: ActionKind, data: dict, current: Action | N
     if not REF_PATTERN.match(value):
         raise Invalid(_("A reference is a short code such as ICA1 or PCA2."), fields={"ref": "must start with a letter: letters, digits, . _ - (up to 20)"})
     if value in taken:
-        raise Invalid(_("Another %(kind)s action of this report has the reference %(ref)s.", kind=kind.value, ref=value), fields={"ref": "is already used"})
+        raise Invalid(_("Another %(kind)s action of this report has the reference %(ref)s.", kind=_kind_label(kind), ref=value), fields={"ref": "is already used"})
     return value
 
 
@@ -179,7 +186,7 @@ def evidence_ids(report: Report, data: dict, name: str, current: list | None = N
     if value is None:
         return []
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-        raise BadRequest(f"'{name}' must be a list of attachment ids.", {"fields": {name: "must be a list of attachment ids (integers)"}})
+        raise BadRequest(_("'%(name)s' must be a list of attachment ids.", name=name), {"fields": {name: "must be a list of attachment ids (integers)"}})
     ids = list(dict.fromkeys(value))
     if len(ids) > 100:
         raise Invalid(_("Too many files."), fields={name: "at most 100 files"})
@@ -190,7 +197,7 @@ def evidence_ids(report: Report, data: dict, name: str, current: list | None = N
 def check_kind_fields(kind: ActionKind, data: dict) -> None:
     wrong = {k: f"is not a field of a {kind.value} action" for k, kinds in KIND_FIELDS.items() if data.get(k) not in (None, "", []) and kind not in kinds}
     if wrong:
-        raise Invalid(_("Some values do not belong to a %(kind)s action.", kind=kind.value), fields=wrong)
+        raise Invalid(_("Some values do not belong to a %(kind)s action.", kind=_kind_label(kind)), fields=wrong)
 
 
 def apply_fields(action: Action, report: Report, data: dict) -> None:

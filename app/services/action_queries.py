@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -33,16 +34,16 @@ def actions_query(user: User, args) -> select:
         elif owner.isdigit() and len(owner) < 10:
             stmt = stmt.where(Action.owner_id == int(owner))
         else:
-            raise BadRequest("'owner' must be 'me' or a user id.", {"fields": {"owner": "must be me or an integer"}})
+            raise BadRequest(_("'owner' must be 'me' or a user id."), {"fields": {"owner": "must be me or an integer"}})
     company = args.get("company_id")
     if company:
         if not company.isdigit() or len(company) > 9:
-            raise BadRequest("'company_id' must be an integer.", {"fields": {"company_id": "must be an integer"}})
+            raise BadRequest(_("'company_id' must be an integer."), {"fields": {"company_id": "must be an integer"}})
         stmt = stmt.where(Action.owner_id.in_(select(User.id).where(User.company_id == int(company))))
     kind = args.get("kind")
     if kind:
         if kind not in {k.value for k in ActionKind}:
-            raise BadRequest("'kind' must be containment, corrective or preventive.", {"fields": {"kind": "unknown kind"}})
+            raise BadRequest(_("'kind' must be containment, corrective or preventive."), {"fields": {"kind": "unknown kind"}})
         stmt = stmt.where(Action.kind == ActionKind(kind))
     status = args.get("status")
     if status:
@@ -51,19 +52,19 @@ def actions_query(user: User, args) -> select:
         elif status in {s.value for s in ActionStatus}:
             stmt = stmt.where(Action.status == ActionStatus(status))
         else:
-            raise BadRequest("'status' is not a status of an action.", {"fields": {"status": "unknown status"}})
+            raise BadRequest(_("'status' is not a status of an action."), {"fields": {"status": "unknown status"}})
     today = utcnow().date()
     if args.get("overdue") in ("true", "1", "yes"):
         stmt = stmt.where(Action.due_date < today, Action.status.in_(OPEN_STATES))
     within = args.get("due_within")
     if within:
         if not within.isdigit() or len(within) > 4:
-            raise BadRequest("'due_within' must be a number of days.", {"fields": {"due_within": "must be an integer"}})
+            raise BadRequest(_("'due_within' must be a number of days."), {"fields": {"due_within": "must be an integer"}})
         stmt = stmt.where(Action.due_date <= today + dt.timedelta(days=int(within)), Action.status.in_(OPEN_STATES))
     report_id = args.get("report_id")
     if report_id:
         if not report_id.isdigit() or len(report_id) > 9:
-            raise BadRequest("'report_id' must be an integer.", {"fields": {"report_id": "must be an integer"}})
+            raise BadRequest(_("'report_id' must be an integer."), {"fields": {"report_id": "must be an integer"}})
         stmt = stmt.where(Action.report_id == int(report_id))
     q = (args.get("q") or "").strip().lower()[:200]
     if q:

@@ -89,12 +89,12 @@ def create_action(actor: User, report: Report, data: Any, *, at_closure: bool = 
     if not at_closure:
         _guard(actor, report)
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     kind = data.get("kind")
     if kind is None:
         raise Invalid(_("Choose the kind of action."), fields={"kind": "is required"})
     if not isinstance(kind, str):
-        raise BadRequest("'kind' must be a string.", {"fields": {"kind": "must be containment, corrective or preventive"}})
+        raise BadRequest(_("'kind' must be a string."), {"fields": {"kind": "must be containment, corrective or preventive"}})
     if kind not in {k.value for k in ActionKind}:
         raise Invalid(_("Unknown kind of action."), fields={"kind": "must be containment, corrective or preventive"})
     kind = ActionKind(kind)
@@ -145,10 +145,10 @@ def update_action(actor: User, action: Action, data: Any) -> Action:
     report = action.report
     _guard(actor, report, action)
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise BadRequest("'version' must be an integer.", {"fields": {"version": "is required (an integer)"}})
+        raise BadRequest(_("'version' must be an integer."), {"fields": {"version": "is required (an integer)"}})
     if version != action.version:
         raise Conflict(
             _("Someone else changed this action since you loaded it. Reload it and apply your change again."),
@@ -189,7 +189,7 @@ def update_action(actor: User, action: Action, data: Any) -> Action:
 def _step(actor: User, action: Action, data: dict) -> None:
     target = data["status"]
     if not isinstance(target, str):
-        raise BadRequest("'status' must be a string.", {"fields": {"status": "must be a string"}})
+        raise BadRequest(_("'status' must be a string."), {"fields": {"status": "must be a string"}})
     if target not in {s.value for s in ActionStatus}:
         raise Invalid(_("Unknown status."), fields={"status": "must be open, in_progress, implemented, verified or cancelled"})
     target = ActionStatus(target)

@@ -42,7 +42,7 @@ def render_markdown(body: str) -> str:
 
 def _body(value: Any) -> str:
     if not isinstance(value, str):
-        raise BadRequest("'body' must be a string.", {"fields": {"body": "must be a string"}})
+        raise BadRequest(_("'body' must be a string."), {"fields": {"body": "must be a string"}})
     value = value.replace("\r\n", "\n").strip()
     if not value:
         raise Invalid(_("Write something first."), fields={"body": "is required"})
@@ -60,7 +60,7 @@ def add_comment(actor: User, report: Report, discipline: Any, body: Any) -> tupl
     if not policy.can_comment(actor, report):
         raise Forbidden(_("Only members of the report's team can comment."))
     if not isinstance(discipline, str):
-        raise BadRequest("'discipline' must be a string such as \"D4\".", {"fields": {"discipline": "must be a string"}})
+        raise BadRequest(_('\'discipline\' must be a string such as "D4".'), {"fields": {"discipline": "must be a string"}})
     if discipline not in method.CODES:
         raise Invalid(_("Unknown discipline."), fields={"discipline": "must be one of D0-D8"})
     body = _body(body)

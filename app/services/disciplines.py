@@ -57,13 +57,13 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
 def _checked_values(actor: User, report: Report, code: str, base_version: Any, fields: Any) -> dict[str, Any]:
     """The submitted fields, cleaned, once the request and the editor are known to be right."""
     if code not in method.BY_CODE:
-        raise NotFound(f"No discipline {code!r}.")
+        raise NotFound(_('No discipline %(code)s.', code=repr(code)))
     if isinstance(base_version, bool) or not isinstance(base_version, int):
-        raise BadRequest("'base_version' must be an integer.", {"fields": {"base_version": "must be an integer"}})
+        raise BadRequest(_("'base_version' must be an integer."), {"fields": {"base_version": "must be an integer"}})
     if not isinstance(fields, dict):
-        raise BadRequest("'fields' must be an object.", {"fields": {"fields": "must be an object"}})
+        raise BadRequest(_("'fields' must be an object."), {"fields": {"fields": "must be an object"}})
     if not policy.can_edit(actor, report, code):
-        raise Forbidden("Only members of the report's team can edit it.")
+        raise Forbidden(_("Only members of the report's team can edit it."))
     ensure_not_frozen(report, code)
     moved = {name: kind for name, kind in MOVED_TO_ACTIONS.get(code, {}).items() if name in fields}
     if moved:
@@ -84,7 +84,7 @@ def _merge(report: Report, code: str, entry: DisciplineEntry, base_version: int,
     from app.services.merge import three_way
 
     if base_version < 0 or base_version > entry.version:
-        raise Invalid("base_version is not a version of this discipline.", fields={"base_version": f"must be between 0 and {entry.version}"})
+        raise Invalid(_('base_version is not a version of this discipline.'), fields={"base_version": f"must be between 0 and {entry.version}"})
     theirs = dict(entry.values or {})
     changed_since = {f for f, v in (entry.field_versions or {}).items() if v > base_version}
     base = theirs
@@ -99,7 +99,7 @@ def _merge(report: Report, code: str, entry: DisciplineEntry, base_version: int,
     merged, conflicts = three_way(base, theirs, yours, changed_since, tables)
     if conflicts:
         raise Conflict(
-            "Someone else changed the same fields since you started editing. Nothing was saved; choose which values to keep.",
+            _('Someone else changed the same fields since you started editing. Nothing was saved; choose which values to keep.'),
             {"fields": conflicts, "version": entry.version},
         )
     new_values = dict(theirs)

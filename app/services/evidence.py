@@ -44,7 +44,7 @@ def _optional_int(value: Any, name: str) -> int | None:
         return value
     if isinstance(value, str) and value.isdigit() and len(value) < 12:
         return int(value)
-    raise BadRequest(f"'{name}' must be an integer.", {"fields": {name: "must be an integer"}})
+    raise BadRequest(_("'%(name)s' must be an integer.", name=name), {"fields": {name: "must be an integer"}})
 
 
 def _of_report(report: Report, model, value: Any, name: str, message: str, field_message: str):
@@ -78,9 +78,9 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
     check_can_upload(actor, report)
     code = _discipline(discipline)
     if claim is not None and not isinstance(claim, str):
-        raise BadRequest("'claim' must be a string.", {"fields": {"claim": "must be a string"}})
+        raise BadRequest(_("'claim' must be a string."), {"fields": {"claim": "must be a string"}})
     if description is not None and not isinstance(description, str):
-        raise BadRequest("'description' must be a string.", {"fields": {"description": "must be a string"}})
+        raise BadRequest(_("'description' must be a string."), {"fields": {"description": "must be a string"}})
     if description and len(description) > 2000:
         raise Invalid(_("The description is too long."), fields={"description": "is too long (at most 2000 characters)"})
     action = _of_report(report, Action, action_id, "action_id", _("The action does not belong to this report."), "is not an action of this report")
@@ -176,7 +176,7 @@ def withdraw(actor: User, att: Attachment, report: Report, reason: Any) -> list[
 
     check_can_upload(actor, report, _("Only members of the report's team can withdraw evidence."))
     if reason is not None and not isinstance(reason, str):
-        raise BadRequest("'reason' must be a string.", {"fields": {"reason": "must be a string"}})
+        raise BadRequest(_("'reason' must be a string."), {"fields": {"reason": "must be a string"}})
     if att.withdrawn_at:
         return []
     used = uses(report, att)

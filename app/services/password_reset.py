@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import notify
@@ -38,7 +39,7 @@ def request_reset(email: str) -> None:
     if user is None or not user.active:
         return
     token = make_token(user)
-    notify.enqueue("account.password_reset", "account", None, [user], "Reset your 8D Workbench password", "password_reset",
+    notify.enqueue("account.password_reset", "account", None, [user], _l("Reset your 8D Workbench password"), "password_reset",
                    {"minutes": max_age() // 60}, link=f"/password/reset#{token}", mandatory=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import method, policy
@@ -18,7 +19,7 @@ FRESH = dt.timedelta(seconds=30)
 def heartbeat(actor: User, report: Report, discipline: Any, editing: Any) -> None:
     """Not audited: presence is a live signal, not a change to the report."""
     if discipline is not None and discipline not in method.CODES:
-        raise BadRequest("'discipline' must be one of D0-D8.")
+        raise BadRequest(_("'discipline' must be one of D0-D8."))
     editing = bool(editing) and policy.can_edit(actor, report, discipline or report.stage)
     row = db.session.scalar(select(Presence).where(Presence.report_id == report.id, Presence.user_id == actor.id))
     if row is None:

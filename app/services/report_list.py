@@ -16,20 +16,20 @@ from app.services.reports import overdue_clause
 
 def _status(value: str):
     if value not in {s.value for s in Status}:
-        raise BadRequest(_("'status' must be open, in_review or closed."), {"fields": {"status": _("unknown status")}})
+        raise BadRequest(_("'status' must be open, in_review or closed."), {"fields": {"status": "unknown status"}})
     return Report.status == Status(value)
 
 
 def _stage(value: str):
     if value not in method.CODES:
-        raise BadRequest(_("'stage' must be one of D0-D8."), {"fields": {"stage": _("unknown discipline")}})
+        raise BadRequest(_("'stage' must be one of D0-D8."), {"fields": {"stage": "unknown discipline"}})
     return Report.stage == value
 
 
 def _company(name: str, column):
     def clause(value: str):
         if not value.isdigit() or len(value) > 9:
-            raise BadRequest(_("'%(name)s' must be an integer.", name=name), {"fields": {name: _("must be an integer")}})
+            raise BadRequest(_("'%(name)s' must be an integer.", name=name), {"fields": {name: "must be an integer"}})
         return column == int(value)
 
     return clause
@@ -43,7 +43,7 @@ def _text(value: str):
 
 def _overdue(value: str):
     if value not in ("true", "1", "false", "0"):
-        raise BadRequest(_("'overdue' must be true or false."), {"fields": {"overdue": _("must be true or false")}})
+        raise BadRequest(_("'overdue' must be true or false."), {"fields": {"overdue": "must be true or false"}})
     return overdue_clause() if value in ("true", "1") else None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, literal, select
 
-from app import method, policy
+from app import i18n, method, policy
 from app.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
@@ -36,20 +36,20 @@ _DATE_HEADER = {f.name for f in HEADER_FIELDS if f.type == "date"}
 
 def _int_id(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"'{field}' must be an integer id.", {"fields": {field: "must be an integer id"}})
+        raise BadRequest(_("'%(field)s' must be an integer id.", field=field), {"fields": {field: "must be an integer id"}})
     return value
 
 
 def get_visible_report(user: User, report_id: Any, *, for_update: bool = False) -> Report:
     """The report if the user may see it; otherwise NotFound, exactly like a missing one."""
     if not is_id(report_id):
-        raise NotFound("No such report.")
+        raise NotFound(_('No such report.'))
     stmt = select(Report).where(Report.id == report_id)
     if for_update:  # a change follows: the report's lock first (services/locking.py)
         stmt = locking.locked(stmt).execution_options(populate_existing=True)
     report = db.session.scalar(stmt)
     if report is None or not policy.can_view(user, report):
-        raise NotFound("No such report.")
+        raise NotFound(_('No such report.'))
     return report
 
 
@@ -106,7 +106,7 @@ def _apply_header(report: Report, cleaned: dict[str, Any]) -> dict[str, list]:
     before = header_values(report)
     for name, value in cleaned.items():
         if name == "title" and not value:
-            raise Invalid("The title is required.", fields={"title": "is required"})
+            raise Invalid(_('The title is required.'), fields={"title": "is required"})
         if name == "lots":
             value = value or []
             assign_row_ids(value, [report.lots or []])
@@ -124,16 +124,17 @@ def _next_number(year: int) -> tuple[int, str]:
 
 def create_report(actor: User, data: Any) -> Report:
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     if not policy.can_create_report(actor):
-        raise Forbidden("Your account cannot open reports.")
+        raise Forbidden(_('Your account cannot open reports.'))
     data = dict(data)
     missing = {k: "is required" for k in ("title", "oem_id", "supplier_id") if data.get(k) in (None, "")}
     if missing:
-        raise Invalid("Some required values are missing.", fields=missing)
+        raise Invalid(_('Some required values are missing.'), fields=missing)
     oem_id = _int_id(data.pop("oem_id"), "oem_id")
     supplier_id = _int_id(data.pop("supplier_id"), "supplier_id")
     header = clean_values(HEADER_FIELDS, data, "report")
+    header["language"] = header.get("language") or i18n.current_language()  # the language of record, set at D0
     oem = db.session.get(Company, oem_id) if is_id(oem_id) else None
     supplier = db.session.get(Company, supplier_id) if is_id(supplier_id) else None
     visible = set(db.session.scalars(select(Company.id).where(policy.pickable_companies_clause(actor))))
@@ -143,9 +144,9 @@ def create_report(actor: User, data: Any) -> Report:
     if supplier is None or supplier.id not in visible or supplier.kind != CompanyKind.supplier or not supplier.active:
         errors["supplier_id"] = "is not a supplier company you can choose"
     if errors:
-        raise Invalid("The parties of the report are not valid.", fields=errors)
+        raise Invalid(_('The parties of the report are not valid.'), fields=errors)
     if not policy.can_be_party(actor, oem, supplier):
-        raise Forbidden("Your company must be the customer or the supplier of the report.")
+        raise Forbidden(_('Your company must be the customer or the supplier of the report.'))
     now = utcnow()
     seq, number = _next_number(now.year)
     report = Report(number=number, year=now.year, seq=seq, oem_id=oem.id, supplier_id=supplier.id, title=header.get("title") or "",
@@ -169,20 +170,20 @@ def create_report(actor: User, data: Any) -> Report:
 
 def ensure_not_frozen(report: Report, code: str) -> None:
     if report.status == Status.closed:
-        raise Conflict("The report is closed; a quality lead must reopen it before anything can change.", {"rule": "closed"})
+        raise Conflict(_('The report is closed; a quality lead must reopen it before anything can change.'), {"rule": "closed"})
     if policy.report_is_frozen(report, code):
         raise Conflict(
-            f"{code} is frozen while the customer reviews {report.stage}; work on later disciplines meanwhile.",
+            _('%(code)s is frozen while the customer reviews %(stage)s; work on later disciplines meanwhile.', code=code, stage=report.stage),
             {"rule": "frozen"},
         )
 
 
 def update_header(actor: User, report: Report, data: Any) -> Report:
     if not policy.can_edit(actor, report, "D0"):
-        raise Forbidden("Only the report's team can change its header.")
+        raise Forbidden(_("Only the report's team can change its header."))
     ensure_not_frozen(report, "D0")
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     cleaned = clean_values(HEADER_FIELDS, {k: v for k, v in data.items() if k not in ("oem_id", "supplier_id", "id", "number")}, "report")
     _check_related(actor, report, cleaned)
     changes = _apply_header(report, cleaned)

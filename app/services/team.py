@@ -18,7 +18,7 @@ ROLES = [r.value for r in TeamRole]
 
 def _role(value: Any) -> TeamRole:
     if not isinstance(value, str):
-        raise BadRequest("'role' must be a string.", {"fields": {"role": "must be a string"}})
+        raise BadRequest(_("'role' must be a string."), {"fields": {"role": "must be a string"}})
     if value not in ROLES:
         raise Invalid(_("Unknown team role."), fields={"role": "must be one of " + ", ".join(ROLES)})
     return TeamRole(value)
@@ -28,7 +28,7 @@ def _function(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRequest("'function' must be a string.", {"fields": {"function": "must be a string"}})
+        raise BadRequest(_("'function' must be a string."), {"fields": {"function": "must be a string"}})
     if len(value) > 200:
         raise Invalid(_("The function is too long."), fields={"function": "is too long (at most 200 characters)"})
     return value.strip() or None
@@ -66,7 +66,7 @@ def find_member(report: Report, user_id: Any) -> TeamMember:
 def add_member(actor: User, report: Report, user_id: Any, role: Any, function: Any = None) -> TeamMember:
     _guard(actor, report)
     if isinstance(user_id, bool) or not isinstance(user_id, int):
-        raise BadRequest("'user_id' must be an integer.", {"fields": {"user_id": "must be an integer"}})
+        raise BadRequest(_("'user_id' must be an integer."), {"fields": {"user_id": "must be an integer"}})
     role = _role(role)
     function = _function(function)
     candidate = db.session.get(User, user_id) if is_id(user_id) else None
@@ -86,7 +86,7 @@ def add_member(actor: User, report: Report, user_id: Any, role: Any, function: A
 def change_member(actor: User, report: Report, user_id: Any, data: Any) -> TeamMember:
     _guard(actor, report)
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_('The request body must be a JSON object.'))
     member = find_member(report, user_id)
     changes = {}
     if "role" in data:

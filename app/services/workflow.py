@@ -60,7 +60,7 @@ def _comment(value: Any, required: bool, field: str = "comment") -> str | None:
             raise Invalid(_("A comment is required."), fields={field: "is required"})
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"'{field}' must be a string.", {"fields": {field: "must be a string"}})
+        raise BadRequest(_("'%(field)s' must be a string.", field=field), {"fields": {field: "must be a string"}})
     value = value.strip()
     if required and not value:
         raise Invalid(_("A comment is required."), fields={field: "is required"})
@@ -71,7 +71,7 @@ def _comment(value: Any, required: bool, field: str = "comment") -> str | None:
 
 def _code(value: Any, field: str = "to") -> str:
     if not isinstance(value, str):
-        raise BadRequest(f"'{field}' must be a discipline code such as \"D4\".", {"fields": {field: "must be a string"}})
+        raise BadRequest(_('\'%(field)s\' must be a discipline code such as "D4".', field=field), {"fields": {field: "must be a string"}})
     if value not in method.CODES:
         raise Invalid(_("Unknown discipline."), fields={field: "must be one of D0-D8"})
     return value
@@ -165,7 +165,7 @@ def _evidence_ids(report: Report, value: Any) -> list[int]:
     if value is None or value == []:
         raise Invalid(_("A decline needs evidence: at least one file of this report."), fields={"evidence": "is required (attachment ids of this report)"})
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-        raise BadRequest("'evidence' must be a list of attachment ids.", {"fields": {"evidence": "must be a list of attachment ids (integers)"}})
+        raise BadRequest(_("'evidence' must be a list of attachment ids."), {"fields": {"evidence": "must be a list of attachment ids (integers)"}})
     ids = list(dict.fromkeys(value))[:100]
     from sqlalchemy import select
 
@@ -189,13 +189,13 @@ def decline(actor: User, report: Report, reason: Any, comment: Any, related_repo
                          status=report.status.value.replace("_", " "), stage=report.stage), {"rule": "decline_not_allowed"})
     if reason not in DECLINE_REASONS:
         if reason is not None and not isinstance(reason, str):
-            raise BadRequest("'reason' must be a string.", {"fields": {"reason": "must be a string"}})
+            raise BadRequest(_("'reason' must be a string."), {"fields": {"reason": "must be a string"}})
         raise Invalid(_("Choose why the complaint is declined."), fields={"reason": "must be one of " + ", ".join(DECLINE_REASONS)})
     comment = _comment(comment, required=True)
     related = None
     if related_report_id not in (None, ""):
         if isinstance(related_report_id, bool) or not isinstance(related_report_id, int):
-            raise BadRequest("'related_report_id' must be an integer.", {"fields": {"related_report_id": "must be a report id"}})
+            raise BadRequest(_("'related_report_id' must be an integer."), {"fields": {"related_report_id": "must be a report id"}})
         related = db.session.get(Report, related_report_id) if is_id(related_report_id) else None
         if (related is None or related.id == report.id or not policy.can_view(actor, related)
                 or (related.oem_id, related.supplier_id) != (report.oem_id, report.supplier_id)):
@@ -277,7 +277,7 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
         raise Conflict(_("There is nothing to review: the report is not waiting for a decision."), {"rule": "not_in_review"})
     if decision not in ("approve", "reject"):
         if not isinstance(decision, str):
-            raise BadRequest("'decision' must be \"approve\" or \"reject\".", {"fields": {"decision": "must be a string"}})
+            raise BadRequest(_('\'decision\' must be "approve" or "reject".'), {"fields": {"decision": "must be a string"}})
         raise Invalid(_("Choose approve or reject."), fields={"decision": "must be approve or reject"})
     pending = report.pending_review
     if pending is not None and pending.kind == "decline":

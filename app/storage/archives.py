@@ -17,6 +17,8 @@ import zlib
 from pathlib import PurePosixPath
 from typing import BinaryIO, NamedTuple
 
+from flask_babel import gettext as _
+
 from app.storage.errors import UnsafeArchive
 
 _ZIP_SIGS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -67,7 +69,7 @@ def check_zip(
         with open(path, "rb") as f:
             _check_zip_file(f, 1, budget, "The ZIP archive")
     except OSError as exc:
-        raise UnsafeArchive(f"The ZIP archive cannot be read ({exc}).") from exc
+        raise UnsafeArchive(_('The ZIP archive cannot be read (%(exc)s).', exc=exc)) from exc
     return ZipSummary(budget.entries, budget.expanded, budget.compressed)
 
 
@@ -81,7 +83,7 @@ class _Budget:
     def check_entries(self, n: int, what: str) -> None:
         if self.entries + n > self.max_entries:
             inside = "" if what == "The ZIP archive" else ", counting the archives inside it"
-            raise UnsafeArchive(f"The ZIP archive has {self.entries + n} entries{inside}; at most {self.max_entries} are accepted.")
+            raise UnsafeArchive(_('The ZIP archive has %(value)s entries%(inside)s; at most %(max_entries)s are accepted.', value=self.entries + n, inside=inside, max_entries=self.max_entries))
 
     def spend_entries(self, n: int, what: str) -> None:
         self.check_entries(n, what)
@@ -91,17 +93,17 @@ class _Budget:
         self.expanded += n
         if self.expanded > self.max_total:
             inside = "" if what == "The ZIP archive" else " with the archives inside it unpacked too"
-            raise UnsafeArchive(f"The ZIP archive would unpack to {self.expanded} bytes{inside}; at most {self.max_total} are accepted.")
+            raise UnsafeArchive(_('The ZIP archive would unpack to %(expanded)s bytes%(inside)s; at most %(max_total)s are accepted.', expanded=self.expanded, inside=inside, max_total=self.max_total))
 
 
 def _check_zip_file(f: BinaryIO, level: int, budget: _Budget, what: str) -> None:
     try:
         declared_entries, cd_size = _end_record(f)
     except (OSError, ValueError, struct.error) as exc:
-        raise UnsafeArchive(f"{what} cannot be read ({exc}).") from exc
+        raise UnsafeArchive(_('%(what)s cannot be read (%(exc)s).', what=what, exc=exc)) from exc
     budget.check_entries(declared_entries, what)  # before the directory is parsed
     if cd_size > _MAX_CENTRAL_DIRECTORY:
-        raise UnsafeArchive(f"{what}'s table of contents is too large.")
+        raise UnsafeArchive(_("%(what)s's table of contents is too large.", what=what))
     try:
         with zipfile.ZipFile(f) as zf:
             infos = zf.infolist()
@@ -118,7 +120,7 @@ def _check_zip_file(f: BinaryIO, level: int, budget: _Budget, what: str) -> None
                     continue
                 if info.flag_bits & 0x1:  # encrypted: only its name can be judged
                     if _ARCHIVE_NAME.search(info.filename):
-                        raise UnsafeArchive(f"{what} holds an encrypted archive ({info.filename}) that cannot be checked.")
+                        raise UnsafeArchive(_('%(what)s holds an encrypted archive (%(filename)s) that cannot be checked.', what=what, filename=info.filename))
                     continue
                 with zf.open(info) as member:
                     _check_member(member, info.filename, level, budget)
@@ -126,7 +128,7 @@ def _check_zip_file(f: BinaryIO, level: int, budget: _Budget, what: str) -> None
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
             zlib.error, lzma.LZMAError, tarfile.TarError) as exc:
-        raise UnsafeArchive(f"{what} cannot be read ({exc}).") from exc
+        raise UnsafeArchive(_('%(what)s cannot be read (%(exc)s).', what=what, exc=exc)) from exc
 
 
 def _check_member(member: BinaryIO, name: str, level: int, budget: _Budget) -> None:
@@ -140,7 +142,7 @@ def _check_member(member: BinaryIO, name: str, level: int, budget: _Budget) -> N
         raise UnsafeArchive(f"The ZIP archive holds a {kind.upper()} archive ({PurePosixPath(name).name[:80]}) that cannot be checked; "
                             "pack everything as one ZIP.")
     if level + 1 > budget.max_depth:
-        raise UnsafeArchive(f"The ZIP archive nests archives more than {budget.max_depth} levels deep.")
+        raise UnsafeArchive(_('The ZIP archive nests archives more than %(max_depth)s levels deep.', max_depth=budget.max_depth))
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
         if kind in _STREAMS:
             # a compressed stream: its unpacked bytes are new bytes on the disk of whoever opens it

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 import magic
+from flask_babel import gettext as _
 from PIL import Image
 
 from app.storage.archives import (  # noqa: F401 - part of this module's interface
@@ -186,7 +187,7 @@ def check_image(path: str | os.PathLike, *, max_pixels: int = MAX_IMAGE_PIXELS) 
             with Image.open(path, formats=("PNG", "JPEG", "WEBP")) as img:
                 width, height = img.size
     except Image.DecompressionBombError as exc:
-        raise OversizedImage(f"The image is too large ({exc}).") from exc
+        raise OversizedImage(_('The image is too large (%(exc)s).', exc=exc)) from exc
     except (OSError, ValueError, SyntaxError):
         return  # not readable as an image: its type was judged by its first bytes; no preview will be made
     if width * height > max_pixels:

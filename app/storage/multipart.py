@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from werkzeug.http import parse_options_header
 
 from app.storage.base import BlobWriter, StagedBlob
@@ -82,7 +83,7 @@ class _Window:
         """Read more bytes after the unconsumed ones; False at the end of the body."""
         rest = self.view[self.start:self.end]  # small: a partial boundary or header block
         if len(rest) == len(self.buf):
-            raise MultipartError("A part header is too long.")
+            raise MultipartError(_('A part header is too long.'))
         self._turn ^= 1
         self.buf = self._buffers[self._turn]
         self.view = memoryview(self.buf)
@@ -103,18 +104,18 @@ class _Window:
     def need(self, n: int, what: str) -> None:
         while self.end - self.start < n:
             if not self.fill():
-                raise MultipartError(f"The upload ended early ({what}); was the connection cut?")
+                raise MultipartError(_('The upload ended early (%(what)s); was the connection cut?', what=what))
 
 
 def boundary_of(content_type: str | None) -> bytes:
     mimetype, options = parse_options_header(content_type or "")
     boundary = options.get("boundary", "")
     if mimetype != "multipart/form-data":
-        raise MultipartError("Send the file as multipart/form-data.")
+        raise MultipartError(_('Send the file as multipart/form-data.'))
     # RFC 2046 allows 70 characters; clients exceed it (Werkzeug's test client does, now and then),
     # and a longer boundary costs nothing here: accept up to 200 ASCII characters.
     if not boundary or len(boundary) > 200 or not boundary.isascii():
-        raise MultipartError("The multipart/form-data boundary is missing or invalid.")
+        raise MultipartError(_('The multipart/form-data boundary is missing or invalid.'))
     return boundary.encode("ascii")
 
 
@@ -129,7 +130,7 @@ def _headers(block: bytes) -> dict[str, str]:
     for line in lines:
         name, sep, value = line.partition(":")
         if not sep:
-            raise MultipartError("A part header is malformed.")
+            raise MultipartError(_('A part header is malformed.'))
         headers[name.strip().lower()] = value.strip()
     return headers
 
@@ -170,13 +171,13 @@ class _Parser:
                 return  # the close delimiter; an epilogue is ignored
             while (eol := w.find(b"\r\n")) < 0:
                 if w.end - w.start > 256 or not w.fill():
-                    raise MultipartError("The multipart/form-data body is malformed (a boundary line).")
+                    raise MultipartError(_('The multipart/form-data body is malformed (a boundary line).'))
             if w.buf[w.start:eol].strip(b" \t"):
-                raise MultipartError("The multipart/form-data body is malformed (a boundary line).")
+                raise MultipartError(_('The multipart/form-data body is malformed (a boundary line).'))
             w.start = eol  # keep the CRLF: a part without headers starts with CRLF CRLF
             parts += 1
             if parts > self.max_parts:
-                raise MultipartError(f"Too many parts in one upload (at most {self.max_parts}).")
+                raise MultipartError(_('Too many parts in one upload (at most %(max_parts)s).', max_parts=self.max_parts))
             self._part(self._part_headers())
 
     def _preamble(self) -> None:
@@ -192,17 +193,17 @@ class _Parser:
                 seen += w.end - keep - w.start
                 w.start = w.end - keep
             if seen > MAX_PREAMBLE or not w.fill():
-                raise MultipartError("The multipart/form-data body has no parts.")
+                raise MultipartError(_('The multipart/form-data body has no parts.'))
 
     def _part_headers(self) -> dict[str, str]:
         w = self.w
         while (end := w.find(b"\r\n\r\n")) < 0:
             if w.end - w.start > MAX_HEADER_BLOCK:
-                raise MultipartError("A part header is too long.")
+                raise MultipartError(_('A part header is too long.'))
             if not w.fill():
-                raise MultipartError("The upload ended early (in a part header); was the connection cut?")
+                raise MultipartError(_('The upload ended early (in a part header); was the connection cut?'))
         if end - w.start > MAX_HEADER_BLOCK:
-            raise MultipartError("A part header is too long.")
+            raise MultipartError(_('A part header is too long.'))
         headers = _headers(bytes(w.buf[w.start + 2:end]))
         w.start = end + 4
         return headers
@@ -211,7 +212,7 @@ class _Parser:
         kind, options = parse_options_header(headers.get("content-disposition", ""))
         name = options.get("name")
         if kind != "form-data" or name is None:
-            raise MultipartError("Every part needs a Content-Disposition: form-data header with a name.")
+            raise MultipartError(_('Every part needs a Content-Disposition: form-data header with a name.'))
         is_file = "filename" in options
         value = bytearray()
         if is_file:
@@ -233,13 +234,13 @@ class _Parser:
                 else:
                     value += chunk
                     if len(value) > self.max_field:
-                        raise MultipartError(f"The form field {name!r} is too long.")
+                        raise MultipartError(_('The form field %(name)s is too long.', name=repr(name)))
                 w.start = stop
             if i >= 0:
                 w.start = i + len(delimiter)
                 break
             if not w.fill():
-                raise MultipartError("The upload ended early; was the connection cut? Nothing was stored.")
+                raise MultipartError(_('The upload ended early; was the connection cut? Nothing was stored.'))
         if self.writer is not None:
             staged = self.writer.finish()
             self.writer = None

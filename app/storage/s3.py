@@ -22,6 +22,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
+from flask_babel import gettext as _
 
 from app.storage.base import KEY_RE, BlobReader, BlobStore, check_key, file_chunks
 from app.storage.errors import BlobMissing, CorruptBlob, StorageError, StorageUnavailable
@@ -135,9 +136,9 @@ class S3Store(BlobStore):
             )
         except (botocore.exceptions.BotoCoreError, boto3.exceptions.S3UploadFailedError) as exc:
             self._unreachable()
-            raise StorageUnavailable(f"The file could not be saved to object storage ({exc}).") from exc
+            raise StorageUnavailable(_('The file could not be saved to object storage (%(exc)s).', exc=exc)) from exc
         except botocore.exceptions.ClientError as exc:
-            raise StorageUnavailable(f"The file could not be saved to object storage ({exc}).") from exc
+            raise StorageUnavailable(_('The file could not be saved to object storage (%(exc)s).', exc=exc)) from exc
         for wait in (0, 0.05, 0.1, 0.2, 0.4):  # an identical upload running at the same time may be mid-write
             time.sleep(wait)
             after = self._head(name)
@@ -158,7 +159,7 @@ class S3Store(BlobStore):
             raise _refused(exc, f"Object storage refused to read {key} ({exc}).") from exc
         except botocore.exceptions.BotoCoreError as exc:
             self._unreachable()
-            raise StorageUnavailable(f"Object storage does not answer ({exc}).") from exc
+            raise StorageUnavailable(_('Object storage does not answer (%(exc)s).', exc=exc)) from exc
         body = resp["Body"]
         return BlobReader(_body_chunks(body, key, sha256, self.chunk_size), key, sha256, size=resp.get("ContentLength"), on_close=body.close)
 
@@ -195,7 +196,7 @@ class S3Store(BlobStore):
         try:
             self.client.delete_object(Bucket=self.bucket, Key=name)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise StorageUnavailable(f"Object storage could not delete {name} ({exc}).") from exc
+            raise StorageUnavailable(_('Object storage could not delete %(name)s (%(exc)s).', name=name, exc=exc)) from exc
         return existed
 
     def iter_keys(self) -> Iterator[str]:
@@ -230,7 +231,7 @@ class S3Store(BlobStore):
 
     def _check_reachable(self) -> None:
         if time.monotonic() < self._unreachable_until:
-            raise StorageUnavailable("Object storage did not answer a moment ago; it is asked again in a few seconds.")
+            raise StorageUnavailable(_('Object storage did not answer a moment ago; it is asked again in a few seconds.'))
 
     def _unreachable(self) -> None:
         self._unreachable_until = time.monotonic() + self.unreachable_pause
@@ -246,7 +247,7 @@ class S3Store(BlobStore):
             raise _refused(exc, f"Object storage could not be asked about {name} ({exc}).") from exc
         except botocore.exceptions.BotoCoreError as exc:  # connection refused or cut, timeout
             self._unreachable()
-            raise StorageUnavailable(f"Object storage does not answer ({exc}).") from exc
+            raise StorageUnavailable(_('Object storage does not answer (%(exc)s).', exc=exc)) from exc
 
 
 def _body_chunks(body, key: str, sha256: str, chunk_size: int) -> Iterator[bytes]:
@@ -255,7 +256,7 @@ def _body_chunks(body, key: str, sha256: str, chunk_size: int) -> Iterator[bytes
     except botocore.exceptions.FlexibleChecksumError as exc:  # the server's own checksum disagrees
         raise CorruptBlob(key, sha256, "unknown (object storage checksum mismatch)") from exc
     except (botocore.exceptions.ResponseStreamingError, botocore.exceptions.IncompleteReadError, botocore.exceptions.ReadTimeoutError) as exc:
-        raise StorageUnavailable(f"Reading {key} from object storage was interrupted ({exc}).") from exc
+        raise StorageUnavailable(_('Reading %(key)s from object storage was interrupted (%(exc)s).', key=key, exc=exc)) from exc
 
 
 def _refused(exc: botocore.exceptions.ClientError, message: str) -> StorageError:

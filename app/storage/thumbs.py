@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.storage.errors import ImageTooLarge, ThumbnailError
@@ -36,23 +37,23 @@ def make_thumbnail(path_or_stream: str | os.PathLike | BinaryIO, max_px: int = 3
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path_or_stream, formats=_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(f"The image is too large to preview ({exc}).") from exc
+        raise ImageTooLarge(_('The image is too large to preview (%(exc)s).', exc=exc)) from exc
     except UnidentifiedImageError as exc:
-        raise ThumbnailError("The file is not a PNG, JPEG or WebP image that can be previewed.") from exc
+        raise ThumbnailError(_('The file is not a PNG, JPEG or WebP image that can be previewed.')) from exc
     except OSError as exc:
-        raise ThumbnailError(f"The image cannot be read ({exc}).") from exc
+        raise ThumbnailError(_('The image cannot be read (%(exc)s).', exc=exc)) from exc
     original = img
     try:
         width, height = img.size
         if limit and width * height > limit:
-            raise ImageTooLarge(f"The image is too large to preview ({width}x{height} pixels; at most {limit} pixels).")
+            raise ImageTooLarge(_('The image is too large to preview (%(width)sx%(height)s pixels; at most %(limit)s pixels).', width=width, height=height, limit=limit))
         try:
             img.draft("RGB", (max_px, max_px))  # JPEG: decode at a reduced scale, far less memory
             img.load()
             img = ImageOps.exif_transpose(img) or img
             img.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise ThumbnailError(f"The image cannot be read ({exc}).") from exc
+            raise ThumbnailError(_('The image cannot be read (%(exc)s).', exc=exc)) from exc
         out = io.BytesIO()
         if _has_alpha(img):
             img.convert("RGBA").save(out, "PNG", optimize=True)

@@ -9,7 +9,7 @@ import json
 from flask import g
 from markupsafe import Markup
 
-from app import method, policy
+from app import i18n, method, policy
 from app.models import Status
 
 
@@ -32,6 +32,56 @@ def _labels():
 EVENT_LABELS = _labels()
 
 
+def _statuses():
+    from flask_babel import lazy_gettext as _l
+
+    return {"open": _l("Open"), "in_review": _l("In review"), "closed": _l("Closed")}
+
+
+STATUS_LABELS = _statuses()
+
+
+def _role_labels() -> dict:
+    from app.web.admin.forms import ROLE_CHOICES
+
+    return dict(ROLE_CHOICES)
+
+
+def _enum_labels() -> dict:
+    """Stored values people read (action kinds and states, team roles, mail states), translated."""
+    from flask_babel import lazy_gettext as _l
+
+    from app.method.definition import ACTION_KINDS, ACTION_STATUS
+
+    labels = {c.value: c.label for c in ACTION_STATUS + ACTION_KINDS}
+    labels.update({
+        "champion": _l("champion"), "leader": _l("team leader"), "member": _l("member"), "viewer": _l("viewer"),
+        "pending": _l("pending"), "held": _l("held for the digest"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed"),
+    })
+    return labels
+
+
+ENUM_LABELS = _enum_labels()
+
+
+def N_(text: str) -> str:
+    """Marks a text for extraction (`make messages` looks for N_) that is translated later."""
+    return text
+
+
+# Written by static/js/app.js and live.js; translated per page into <meta name="i18n">.
+JS_TEXTS = (
+    N_("Uploading %(name)s…"), N_("Uploading… %(done)s of %(total)s"), N_("Uploaded: %(done)s"), N_("refused: %(list)s"),
+    N_("connection lost"), N_("Also here: %(list)s"), N_("editing %(code)s"), N_("viewing %(code)s"),
+)
+
+
+def _choice_label(options, value) -> str:
+    if value in (None, ""):
+        return "—"
+    return next((str(c.label) for c in options if c.value == value), str(value))
+
+
 def register(app) -> None:
     from flask_babel import gettext
 
@@ -42,8 +92,31 @@ def register(app) -> None:
             "method": method,
             "Status": Status,
             "csp_nonce": lambda: getattr(g, "csp_nonce", ""),
-            "status_label": lambda s: gettext({"open": "Open", "in_review": "In review", "closed": "Closed"}.get(getattr(s, "value", s), str(s))),
+            "language_names": i18n.NAMES,
+            "current_language": i18n.current_language,
+            "status_label": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
+            "enum_label": lambda v: str(ENUM_LABELS.get(getattr(v, "value", v), getattr(v, "value", v))),
+            "role_label": lambda r: str(_role_labels().get(getattr(r, "value", r), r)),
         }
+
+    @app.template_global("js_messages")
+    def _js_messages() -> dict:
+        """The few texts the scripts write themselves (static/js), in the page's language."""
+        return {k: gettext(k) for k in JS_TEXTS}
+
+    @app.template_global("decline_reason")
+    def _decline_reason(value) -> str:
+        from app.notify.events import DECLINE_REASONS
+
+        return str(DECLINE_REASONS.get(value, value or ""))
+
+    @app.template_global("location_label")
+    def _location_label(value) -> str:
+        return _choice_label(method.definition.LOCATIONS, value)
+
+    @app.template_global("cause_label")
+    def _cause_label(value) -> str:
+        return _choice_label(method.definition.CAUSE_KINDS, value)
 
     @app.template_filter("event_label")
     def _event_label(action: str) -> str:
@@ -76,8 +149,12 @@ def register(app) -> None:
         if value is None:
             return ""
         if isinstance(value, dt.datetime):
-            return value.strftime("%Y-%m-%d %H:%M UTC")
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
+            return i18n.format_moment(value)
+        return i18n.format_day(value) if isinstance(value, dt.date) else str(value)
+
+    app.add_template_filter(i18n.format_day, "day")
+    app.add_template_filter(i18n.format_moment, "moment")
+    app.add_template_filter(i18n.format_number, "num")
 
     @app.template_filter("tojson_attr")
     def _tojson_attr(value):
@@ -92,7 +169,9 @@ def register(app) -> None:
             return gettext("Yes") if value else gettext("No")
         if field is not None and field.type == "choice":
             return field.choice_label(value)
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
+        if field is not None and field.type == "date":
+            return i18n.format_day(value)
+        if isinstance(value, int | float):
+            return i18n.format_number(value)
         return value
 

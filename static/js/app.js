@@ -1,6 +1,12 @@
 // 8D Workbench: small progressive enhancements. Everything works without JavaScript too.
 (function () {
   "use strict";
+  // The page's texts for scripts (base.html <meta name="i18n">): t("Uploading %(name)s…", {name: n}).
+  var texts = {};
+  try { texts = JSON.parse((document.querySelector('meta[name="i18n"]') || {}).content || "{}"); } catch (e) {}
+  function t(key, vars) {
+    return (texts[key] || key).replace(/%\((\w+)\)s/g, function (m, k) { return vars && k in vars ? vars[k] : m; });
+  }
 
   // Password reset: the key comes in the link's fragment (#...), which browsers never send to a
   // server (so it is in no log); put it into the form and take it out of the address bar.
@@ -106,7 +112,7 @@
       bar.classList.remove("d-none");
       function next() {
         if (!list.length) {
-          status.textContent = done + " uploaded" + (failed.length ? "; refused: " + failed.join("; ") : "");
+          status.textContent = t("Uploaded: %(done)s", {done: done}) + (failed.length ? "; " + t("refused: %(list)s", {list: failed.join("; ")}) : "");
           if (!failed.length) window.location.reload();
           return;
         }
@@ -126,11 +132,11 @@
             try { msg = JSON.parse(xhr.responseText).message; } catch (e) {}
             failed.push(file.name + ": " + msg);
           }
-          status.textContent = "Uploading… " + done + " of " + files.length;
+          status.textContent = t("Uploading… %(done)s of %(total)s", {done: done, total: files.length});
           next();
         };
-        xhr.onerror = function () { failed.push(file.name + ": connection lost"); next(); };
-        status.textContent = "Uploading " + file.name + "…";
+        xhr.onerror = function () { failed.push(file.name + ": " + t("connection lost")); next(); };
+        status.textContent = t("Uploading %(name)s…", {name: file.name});
         xhr.send(data);
       }
       next();

@@ -2,6 +2,12 @@
 // processes and on both databases), refreshes what the user is not editing, never loses typing.
 (function () {
   "use strict";
+  // The page's texts for scripts (base.html <meta name="i18n">): t("Uploading %(name)s…", {name: n}).
+  var texts = {};
+  try { texts = JSON.parse((document.querySelector('meta[name="i18n"]') || {}).content || "{}"); } catch (e) {}
+  function t(key, vars) {
+    return (texts[key] || key).replace(/%\((\w+)\)s/g, function (m, k) { return vars && k in vars ? vars[k] : m; });
+  }
   var box = document.getElementById("live");
   if (!box) return;
   var liveUrl = box.getAttribute("data-live-url");
@@ -62,9 +68,9 @@
       .then(function (data) {
         if (!data) return;
         var others = data.presence || [];
-        presence.textContent = others.length ? "Also here: " + others.map(function (p) {
-          return p.name + " (" + p.company + ")" + (p.discipline ? " " + (p.editing ? "editing " : "viewing ") + p.discipline : "");
-        }).join(", ") : "";
+        presence.textContent = others.length ? t("Also here: %(list)s", {list: others.map(function (p) {
+          return p.name + " (" + p.company + ")" + (p.discipline ? " " + t(p.editing ? "editing %(code)s" : "viewing %(code)s", {code: p.discipline}) : "");
+        }).join(", ")}) : "";
         if (data.changed) {
           if (data.last_change && me !== null && data.last_change.actor_id === me) { counter = String(data.counter); return; }
           refresh(data.last_change);

@@ -360,14 +360,15 @@ def _signed_in_pages(request, browser, server):
     request.node._browser_pages = pages = []  # for the screenshots of a failure
     request.node._live_server = server
 
-    def open_page(email: str, password: str = DEMO_PASSWORD):
-        context = browser.new_context(base_url=server.url, locale="en-GB", timezone_id="UTC", viewport={"width": 1366, "height": 900})
+    def open_page(email: str, password: str = DEMO_PASSWORD, locale: str = "en-GB"):
+        """`locale` is the browser's language (Accept-Language): de-DE or zh-CN see those pages."""
+        context = browser.new_context(base_url=server.url, locale=locale, timezone_id="UTC", viewport={"width": 1366, "height": 900})
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
         page.on("dialog", _on_dialog)
         pages.append((email.split("@")[0], page))
-        login(page, email, password)
+        login(page, email, password, locale[:2])
         return page
 
     return open_page, contexts

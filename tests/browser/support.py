@@ -37,15 +37,24 @@ def starts(text: str) -> re.Pattern:
     return re.compile(r"^\s*" + _escape(text))
 
 
-def login(page, email: str, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through the real form at /login, like a person would."""
+# The sign-in form's words in each language the browser may ask for (Accept-Language).
+LOGIN_WORDS = {
+    "en": ("E-mail", "Password", "Sign in", r"^Welcome, "),
+    "de": ("E-Mail", "Passwort", "Anmelden", r"^Willkommen, "),
+    "zh": ("电子邮箱", "密码", "登录", r"^欢迎，"),
+}
+
+
+def login(page, email: str, password: str = DEMO_PASSWORD, language: str = "en") -> None:
+    """Sign in through the real form at /login, like a person would (in the browser's language)."""
     from playwright.sync_api import expect
 
+    email_label, password_label, button, welcome = LOGIN_WORDS[language]
     page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(re.compile(r"^Welcome, "))).to_be_visible()
+    page.get_by_label(email_label).fill(email)
+    page.get_by_label(password_label).fill(password)
+    page.get_by_role("button", name=button, exact=True).click()
+    expect(page.get_by_text(re.compile(welcome))).to_be_visible()
 
 
 class ApiError(AssertionError):

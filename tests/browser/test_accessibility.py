@@ -73,15 +73,16 @@ def late_report_id(live_server, _tokens):
     return _late_report(api)
 
 
-def check_pages(open_as, pages, width) -> dict:
+def check_pages(open_as, pages, width, locale: str = "en-GB") -> dict:
     found = {}
     opened = {}
     for email, path in pages:
         if email not in opened:
-            opened[email] = open_as(email)
+            opened[email] = open_as(email, locale=locale)
         page = opened[email]
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(path)
+        assert page.locator("html").get_attribute("lang") == locale[:2], path
         problems = serious_violations(page)
         if problems:
             found[path] = problems
@@ -93,6 +94,15 @@ def check_pages(open_as, pages, width) -> dict:
 def test_main_pages_have_no_serious_accessibility_violations(open_as, late_report_id, width):
     late = [(JANA, f"/reports/{late_report_id}?d={code}") for code in ("D0", "D3", "D8")] + [(JANA, "/")]
     assert check_pages(open_as, PAGES + late, width) == {}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("locale", ["de-DE", "zh-CN"])
+def test_the_main_pages_in_german_and_chinese_have_no_serious_accessibility_violations(open_as, late_report_id, locale):
+    """The same pages as the browser asks for German or Chinese (Accept-Language): longer German
+    words and CJK text must not break labels, contrast or the layout's landmarks."""
+    late = [(JANA, f"/reports/{late_report_id}?d={code}") for code in ("D0", "D3", "D8")]
+    assert check_pages(open_as, PAGES + late, 1366, locale) == {}
 
 
 @pytest.mark.browser

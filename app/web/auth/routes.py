@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import utcnow
 from app.services import accounts, login_limits
 from app.web.auth import bp
-from app.web.auth.forms import LoginForm
+from app.web.auth.forms import LanguageForm, LoginForm
 
 
 def safe_next(target: str | None) -> str:
@@ -86,7 +86,25 @@ def account():
             db.session.rollback()
             errors = exc.fields
     return render_template("auth/account.html", prefs=prefs.preferences(current_user), labels=prefs.CATEGORY_LABELS,
-                           mandatory=MANDATORY_CATEGORIES, errors=errors), (422 if errors else 200)
+                           mandatory=MANDATORY_CATEGORIES, errors=errors, language_form=LanguageForm(language=current_user.language or "")),\
+        (422 if errors else 200)
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def account_language():
+    """The user's own language: pages, mails and PDFs are written in it from now on."""
+    from flask_babel import refresh
+
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        flash(_("Choose one of the languages offered."), "danger")
+        return redirect(url_for("auth.account"))
+    accounts.set_language(current_user, form.language.data or None)
+    db.session.commit()
+    refresh()  # this request's own message in the new language
+    flash(_("Your language was saved."), "success")
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
