@@ -450,6 +450,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.team_change", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {"role": "viewer"}),
     ("reports.team_remove", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {}),
     ("reports.export_pdf", "GET"): Rule(READERS, REPORT, stub=_no_weasyprint),
+    ("reports.export_xlsx", "GET"): Rule(READERS, REPORT),
     ("reports.live", "GET"): Rule(READERS, REPORT),
     ("reports.presence_beat", "POST"): Rule(READERS, REPORT, ok=204, body=lambda w, c: {}),
     ("reports.comment_add", "POST"): Rule(COMMENTERS, REPORT, ok=302, body=_comment),

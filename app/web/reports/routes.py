@@ -532,20 +532,3 @@ def history(report_id: int):
         stmt = stmt.where(AuditEvent.action.like(f"{kind}%"))
     events = db.session.scalars(stmt.order_by(AuditEvent.seq)).all()
     return render_template("reports/history.html", report=report, events=events, args=request.args)
-
-
-@bp.route("/reports/<int:report_id>/export.pdf")
-@login_required
-def export_pdf(report_id: int):
-    from flask import Response
-
-    from app.services.export import render_pdf
-
-    report = _report(report_id)
-    if not policy.can_export(current_user, report):
-        abort(404)
-    pdf = render_pdf(report)
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{report.number}-rev{report.revision}.pdf"',
-        "X-Content-Type-Options": "nosniff",
-    })
