@@ -436,6 +436,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.dashboard", "GET"): Rule(SIGNED_IN, USER, check=_dashboard_scoped),
     ("reports.new_report", "GET"): Rule(WRITER_ACCOUNTS, USER),
     ("reports.new_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=302, body=_new_report_form),
+    ("reports.import_complaint", "POST"): Rule(WRITER_ACCOUNTS, USER, writes=False,
+                                               body=lambda w, c: {"file": (io.BytesIO(b'{"Complaint No.": "QN-1", "Title": "Leak"}'), "qn.json")}),
     ("reports.detail", "GET"): Rule(READERS, REPORT),
     ("reports.history", "GET"): Rule(READERS, REPORT),
     ("reports.save_header", "POST"): Rule(EDITORS, REPORT, ok=302, body=lambda w, c: {"present": "title", "f.title": "Cracked welds, lot 2611"}),

@@ -194,6 +194,7 @@ def test_a_receiver_that_was_down_gets_every_event_once_signed(app, api, parties
 
 def test_internal_targets_are_refused_unless_allowed(app, api, parties, make_user, monkeypatch):
     p = admins(make_user, parties)
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", "")
     admin = api(p.sup_admin)
     for url in ("http://127.0.0.1/hook", "http://localhost:8080/x", "http://10.1.2.3/", "http://192.168.0.10/", "http://169.254.169.254/latest",
                 "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://172.16.5.4/", "ftp://93.184.216.34/",

@@ -93,14 +93,18 @@ def dashboard():
                            suppliers=suppliers, args=request.args, figs=figs)
 
 
+def party_choices() -> tuple[list[Company], list[Company]]:
+    """The customers and suppliers the caller may pick for a new report."""
+    companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user), Company.active.is_(True)).order_by(Company.name)).all()
+    return [c for c in companies if c.kind == CompanyKind.oem], [c for c in companies if c.kind == CompanyKind.supplier]
+
+
 @bp.route("/reports/new", methods=["GET", "POST"])
 @login_required
 def new_report():
     if not policy.can_create_report(current_user):
         abort(403)
-    companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user), Company.active.is_(True)).order_by(Company.name)).all()
-    oems = [c for c in companies if c.kind == CompanyKind.oem]
-    suppliers = [c for c in companies if c.kind == CompanyKind.supplier]
+    oems, suppliers = party_choices()
     errors: dict[str, str] = {}
     values: dict = {}
     if request.method == "POST":
