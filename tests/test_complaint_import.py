@@ -48,7 +48,8 @@ def test_a_json_complaint_fills_the_header_and_the_report_opens_with_it(client, 
     assert selected(html, "oem_id") == str(p.oem.id) and selected(html, "supplier_id") == str(p.supplier.id)
     assert selected(html, "f.severity") == "critical" and selected(html, "f.detected_at") == "end_of_line"
     assert "2609-04" in html and "Cost centre" in html  # the lots table; the key not used is named
-    # the person checks and opens the report with the filled form
+    # the person checks and opens the report with the filled form (which posts to /reports/new)
+    assert 'action="/reports/new"' in html
     form = {"csrf_token": csrf_from(html), "oem_id": str(p.oem.id), "supplier_id": str(p.supplier.id)}
     for name in ("title", "complaint_ref", "part_number", "detected_on", "qty_complained"):
         form.update({"present": form.get("present", []) + [name], f"f.{name}": field_value(html, name)})
