@@ -248,6 +248,42 @@ def test_checked_again_at_delivery_redirects_not_followed_answers_cut(app, api, 
     assert again.get_json()["delivery_id"] == row.delivery_id
 
 
+def test_a_receiver_that_answers_byte_by_byte_is_cut_off(app, api, parties, make_user, private_ok, monkeypatch):
+    p = admins(make_user, parties)
+    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 0.3)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def slow():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b"X")  # a header that never ends, each byte within the socket timeout
+            except OSError:
+                break
+            time.sleep(0.1)
+        conn.close()
+
+    threading.Thread(target=slow, daemon=True).start()
+    register(api(p.sup_admin), f"http://127.0.0.1:{port}/slow", SECRETS["supplier"], ["report.stage_changed"])
+    advance_d0(api, p)
+    started = time.monotonic()
+    try:
+        assert deliver(app) == 0
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 5
+    row = db.session.scalars(select(WebhookDelivery)).one()
+    db.session.refresh(row)
+    assert row.status == DeliveryStatus.pending and "no complete answer" in row.last_error
+
+
 def test_webhooks_belong_to_the_admins_company(app, api, parties, make_user, platform_admin):
     p = admins(make_user, parties)
     sup, other = api(p.sup_admin), api(p.other_admin)

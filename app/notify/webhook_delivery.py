@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import logging
+import os
 import secrets
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -23,7 +25,6 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import DeliveryStatus, WebhookDelivery, utcnow
 from app.notify import ssrf
-from app.notify.delivery import BatchResult, _is_postgres, default_worker_id
 from app.notify.settings import setting
 from app.notify.webhooks import SecretUnavailable, signature, unseal
 
@@ -31,6 +32,21 @@ log = logging.getLogger("app.notify.webhooks")
 
 RESPONSE_KEEP = 500
 USER_AGENT = "8D-Workbench-Webhooks/1"
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:80]
+
+
+def _is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,16 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+def _cut(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
+    fired.set()
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def post(app, item: Post) -> Answer:
     """One attempt. Never raises: every outcome is an Answer."""
     try:
@@ -92,15 +118,26 @@ def post(app, item: Post) -> Answer:
         "X-8D-Delivery": item.delivery_id,
         "X-8D-Signature": signature(item.secret or "", item.body),
     }
+    # The socket timeout bounds each step; a receiver that answers a byte at a time is cut off
+    # when the whole exchange takes longer than three of them.
+    fired = threading.Event()
+    watchdog = threading.Timer(3 * timeout, _cut, args=(conn, fired))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request("POST", path, body=item.body, headers=headers)
         response = conn.getresponse()
         kept = response.read(RESPONSE_KEEP).decode("utf-8", "replace")
         status = response.status
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+    except (OSError, http.client.HTTPException, ssl.SSLError, ValueError, AttributeError) as exc:
+        if fired.is_set():
+            return Answer(False, error=f"no complete answer within {3 * timeout:g} s")
         return Answer(False, error=f"{type(exc).__name__}: {exc}"[:500])
     finally:
+        watchdog.cancel()
         conn.close()
+    if fired.is_set():  # cut off: whatever was read is not the receiver's whole answer
+        return Answer(False, status, kept, f"no complete answer within {3 * timeout:g} s")
     if 200 <= status < 300:
         return Answer(True, status, kept)
     if 300 <= status < 400:
