@@ -7,6 +7,7 @@ that fetches nothing (export.py)."""
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import lazy_gettext as _l
 
 from app import method
 from app.models import Report
@@ -14,40 +15,40 @@ from app.models import Report
 # Presentation data: each form's name, its reference, its names of the disciplines and actions.
 LAYOUTS: dict[str, dict] = {
     "vda": {
-        "name": "8D Report (VDA)",
-        "reference": "Layout of the VDA 8D form (VDA volume \u201c8D \u2013 Problem Solving in 8 Disciplines\u201d), IATF 16949 10.2.3",
+        "name": _l("8D Report (VDA)"),
+        "reference": _l("Layout of the VDA 8D form (VDA volume \u201c8D \u2013 Problem Solving in 8 Disciplines\u201d), IATF 16949 10.2.3"),
         "accent": "#1d3f66",
         "titles": {
-            "D0": "Symptom and emergency response (before D1)",
-            "D1": "Problem solving team",
-            "D2": "Problem description",
-            "D3": "Containment actions (immediate actions, Sofortma\u00dfnahmen)",
-            "D4": "Root causes: occurrence and non-detection",
-            "D5": "Planned corrective actions and verification of effectiveness",
-            "D6": "Implemented corrective actions (Abstellma\u00dfnahmen) and validation",
-            "D7": "Actions to prevent recurrence",
-            "D8": "Closure and team recognition",
+            "D0": _l("Symptom and emergency response (before D1)"),
+            "D1": _l("Problem solving team"),
+            "D2": _l("Problem description"),
+            "D3": _l("Containment actions (immediate actions, Sofortma\u00dfnahmen)"),
+            "D4": _l("Root causes: occurrence and non-detection"),
+            "D5": _l("Planned corrective actions and verification of effectiveness"),
+            "D6": _l("Implemented corrective actions (Abstellma\u00dfnahmen) and validation"),
+            "D7": _l("Actions to prevent recurrence"),
+            "D8": _l("Closure and team recognition"),
         },
-        "actions": {"containment": "Containment action", "corrective": "Corrective action", "preventive": "Preventive action"},
-        "signoff": "Closure of the 8D report by the customer",
+        "actions": {"containment": _l("Containment action"), "corrective": _l("Corrective action"), "preventive": _l("Preventive action")},
+        "signoff": _l("Closure of the 8D report by the customer"),
     },
     "g8d": {
-        "name": "Global 8D (G8D)",
-        "reference": "Layout of Ford's Global 8D form (G8D), D0 to D8",
+        "name": _l("Global 8D (G8D)"),
+        "reference": _l("Layout of Ford's Global 8D form (G8D), D0 to D8"),
         "accent": "#133a7c",
         "titles": {
-            "D0": "Prepare for the G8D process: symptom and Emergency Response Action (ERA)",
-            "D1": "Establish the team",
-            "D2": "Describe the problem",
-            "D3": "Develop the Interim Containment Action (ICA)",
-            "D4": "Diagnose the problem: root cause and escape point",
-            "D5": "Choose and verify Permanent Corrective Actions (PCAs) for root cause and escape point",
-            "D6": "Implement and validate PCAs",
-            "D7": "Prevent recurrence",
-            "D8": "Recognize team and individual contributions",
+            "D0": _l("Prepare for the G8D process: symptom and Emergency Response Action (ERA)"),
+            "D1": _l("Establish the team"),
+            "D2": _l("Describe the problem"),
+            "D3": _l("Develop the Interim Containment Action (ICA)"),
+            "D4": _l("Diagnose the problem: root cause and escape point"),
+            "D5": _l("Choose and verify Permanent Corrective Actions (PCAs) for root cause and escape point"),
+            "D6": _l("Implement and validate PCAs"),
+            "D7": _l("Prevent recurrence"),
+            "D8": _l("Recognize team and individual contributions"),
         },
-        "actions": {"containment": "ICA", "corrective": "PCA", "preventive": "Prevent action"},
-        "signoff": "G8D closure concurrence by the customer",
+        "actions": {"containment": _l("ICA"), "corrective": _l("PCA"), "preventive": _l("Prevent action")},
+        "signoff": _l("G8D closure concurrence by the customer"),
     },
 }
 LAYOUT_NAMES = ("standard", *LAYOUTS)

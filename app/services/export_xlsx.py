@@ -12,6 +12,7 @@ import io
 import re
 from typing import Any
 
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -85,11 +86,11 @@ def _shown(field, value: Any, files: dict[int, str]) -> Any:
 
 
 def _summary(ws, doc: dict) -> None:
-    ws.title = "Report"
+    ws.title = _("Report")
     rows = [
-        ("Report number", doc["number"]), ("Title", doc["title"]), ("Status", doc["status"]), ("Stage", doc["stage"]),
-        ("Outcome", doc.get("outcome")), ("Revision", doc["revision"]), ("Customer", doc["oem"]["name"]), ("Supplier", doc["supplier"]["name"]),
-        ("Opened", doc.get("created_at")), ("Closed", doc.get("closed_at")),
+        (_("Report number"), doc["number"]), (_("Title"), doc["title"]), (_("Status"), doc["status"]), (_("Stage"), doc["stage"]),
+        (_("Outcome"), doc.get("outcome")), (_("Revision"), doc["revision"]), (_("Customer"), doc["oem"]["name"]), (_("Supplier"), doc["supplier"]["name"]),
+        (_("Opened"), doc.get("created_at")), (_("Closed"), doc.get("closed_at")),
     ]
     for f in method.HEADER_FIELDS:
         if f.name == "title":
@@ -98,7 +99,7 @@ def _summary(ws, doc: dict) -> None:
         if f.type == "table":
             value = "; ".join(", ".join(f"{k}: {v}" for k, v in row.items() if v not in (None, "")) for row in value or [])
         rows.append((str(f.label), value))
-    rows += [(f"Due {code}", due) for code, due in (doc.get("due") or {}).items()]
+    rows += [(_("Due %(code)s", code=code), due) for code, due in (doc.get("due") or {}).items()]
     rows += [("Exported", doc["exported_at"]), ("Content SHA-256", doc["content_sha256"])]
     for r, (label, value) in enumerate(rows, 1):
         put(ws, r, 1, label, bold=True)
@@ -111,7 +112,7 @@ def _discipline(wb, doc: dict, d, files: dict[int, str]) -> None:
     entry = doc["disciplines"][d.code]
     values = entry.get("fields") or {}
     put(ws, 1, 1, f"{d.code} {d.title}", bold=True)
-    put(ws, 2, 1, f"Version {entry.get('version')}")
+    put(ws, 2, 1, _("Version %(n)s", n=entry.get("version")))
     row = 4
     for f in d.fields:
         if f.type == "table":
@@ -134,26 +135,26 @@ def render_xlsx(report: Report) -> bytes:
     files = _files(doc)
     wb = Workbook()
     _summary(wb.active, doc)
-    team = wb.create_sheet("Team")
-    _rows(team, 1, ["Name", "Company", "Side", "Function", "Role", "E-mail"],
-          [[m["name"], m["company"]["name"], "customer" if m["company"]["kind"] == "oem" else "supplier", m.get("function"), m["role"], m["email"]]
+    team = wb.create_sheet(_("Team"))
+    _rows(team, 1, [_("Name"), _("Company"), _("Side"), _("Function"), _("Role"), _("E-mail")],
+          [[m["name"], m["company"]["name"], _("customer") if m["company"]["kind"] == "oem" else _("supplier"), m.get("function"), m["role"], m["email"]]
            for m in doc["team"]])
     for d in method.DISCIPLINES:
         _discipline(wb, doc, d, files)
-    actions = wb.create_sheet("Actions")
-    _rows(actions, 1, ["Ref.", "Kind", "Discipline", "Title", "Description", "Owner", "Due", "Status", "Location", "Causes", "Pre-verification",
-                       "Implemented on", "Target", "Verification", "Verified by", "Evidence"],
+    actions = wb.create_sheet(_("Actions"))
+    _rows(actions, 1, [_("Ref."), _("Kind"), _("Discipline"), _("Title"), _("Description"), _("Owner"), _("Due"), _("Status"), _("Location"), _("Causes"), _("Pre-verification"),
+                       _("Implemented on"), _("Target"), _("Verification"), _("Verified by"), _("Evidence")],
           [[a["ref"], a["kind"], a["discipline"], a["title"], a.get("description"), a["owner"]["name"], a.get("due_date"), a["status"],
             a.get("location"), a.get("causes"), a.get("pre_verification"), a.get("implemented_on"), a.get("target"), a.get("verification"),
             (a.get("verified_by") or {}).get("name"),
             ", ".join(files.get(i, f"#{i}") for key in ("evidence", "pre_verification_evidence", "implementation_evidence") for i in a.get(key) or [])]
            for a in doc["actions"]])
-    evidence = wb.create_sheet("Evidence")
-    _rows(evidence, 1, ["File", "Discipline", "Bytes", "SHA-256", "Uploaded", "Withdrawn"],
+    evidence = wb.create_sheet(_("Evidence"))
+    _rows(evidence, 1, [_("File"), _("Discipline"), _("Bytes"), _("SHA-256"), _("Uploaded"), _("Withdrawn")],
           [[a["filename"], a.get("discipline"), a.get("size"), a.get("sha256"), a.get("uploaded_at"), a.get("withdrawn_reason") if a.get("withdrawn") else None]
            for a in doc["attachments"]])
-    reviews = wb.create_sheet("Reviews")
-    _rows(reviews, 1, ["Stage", "Kind", "Requested", "Decision", "Decided by", "Decided at", "Comment", "Signed by", "Meaning", "Signed content SHA-256"],
+    reviews = wb.create_sheet(_("Reviews"))
+    _rows(reviews, 1, [_("Stage"), _("Kind"), _("Requested"), _("Decision"), _("Decided by"), _("Decided at"), _("Comment"), _("Signed by"), _("Meaning"), _("Signed content SHA-256")],
           [[r["stage"], r.get("kind"), r.get("requested_at"), r.get("decision"), (r.get("decided_by") or {}).get("name"), r.get("decided_at"),
             r.get("comment"), (r.get("signature") or {}).get("signed_by"), (r.get("signature") or {}).get("meaning"),
             (r.get("signature") or {}).get("content_hash")] for r in doc["reviews"]])
