@@ -114,6 +114,16 @@ class Config:
     NOTIFY_MAX_ATTEMPTS = os.environ.get("NOTIFY_MAX_ATTEMPTS", "")
     NOTIFY_BACKOFF_SECONDS = os.environ.get("NOTIFY_BACKOFF_SECONDS", "")
 
+    # Outbound webhooks (app/notify/ssrf.py; defaults in app/notify/settings.py). Receivers on
+    # loopback, link-local or private addresses only with WEBHOOK_ALLOW_PRIVATE=1. The shared
+    # secrets are stored sealed with WEBHOOK_KEY (default: SECRET_KEY) - changing it makes the
+    # stored secrets unusable (deliveries then fail until the webhooks are registered again).
+    WEBHOOK_ALLOW_PRIVATE = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "")
+    WEBHOOK_KEY = os.environ.get("WEBHOOK_KEY", "")
+    WEBHOOK_TIMEOUT_SECONDS = os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "")
+    WEBHOOK_MAX_ATTEMPTS = os.environ.get("WEBHOOK_MAX_ATTEMPTS", "")
+    WEBHOOK_BACKOFF_SECONDS = os.environ.get("WEBHOOK_BACKOFF_SECONDS", "")
+
     # JSON bodies larger than this are refused with 413 before they are parsed.
     MAX_JSON_BYTES = _env_int("MAX_JSON_KB", 2048) * 1024
 

@@ -234,6 +234,29 @@ def outbox_clause(user):
     return own
 
 
+def can_manage_webhooks(user) -> bool:
+    """Webhooks belong to a company: its admins register them (a platform admin only for a
+    company whose admin they also are - they see no other company's reports)."""
+    return is_admin(user) and user.company_id is not None
+
+
+def webhooks_clause(user):
+    """The webhooks the caller administers: those of their own company; others do not exist (404)."""
+    from app.models import Webhook
+
+    if not can_manage_webhooks(user):
+        return false()
+    return (Webhook.company_id == user.company_id) & Webhook.deleted_at.is_(None)
+
+
+def webhooks_of_report_clause(report: Report):
+    """The webhooks that hear of a report: live ones of its two companies, the same parties that
+    can_view lets see it - never a third company's."""
+    from app.models import Webhook
+
+    return Webhook.company_id.in_([report.oem_id, report.supplier_id]) & Webhook.deleted_at.is_(None)
+
+
 def pickable_companies_clause(user):
     """Companies the caller may pick as report parties: their own and those of the other kind.
 
@@ -280,4 +303,4 @@ def report_is_frozen(report: Report, discipline: str) -> bool:
 
 
 __all__ = [name for name in dir() if name.startswith(("can_", "is_", "visible_", "pickable_", "listable_", "may_", "team_", "report_", "managed_",
-                                                         "admin_", "outbox_"))]
+                                                         "admin_", "outbox_", "webhooks_"))]

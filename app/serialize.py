@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from app import method
 from app.models import Action, Attachment, AuditEvent, Comment, Company, DisciplineEntry, Report, Review, Status, TeamMember, User, iso, utcnow
-from app.schemas import accounts, actions, activity, reports
+from app.schemas import accounts, actions, activity, reports, webhooks
 from app.schemas.method import Finding, Gate
 from app.services.action_queries import is_overdue
 from app.services.actions import warnings_for
@@ -202,3 +202,19 @@ def as_action(a: Action) -> actions.Action:
         cancel_reason=a.cancel_reason, removed_at=iso(a.removed_at), removed_by=as_user_ref(a.removed_by), version=a.version,
         created_at=iso(a.created_at), updated_at=iso(a.updated_at), warnings=warnings_for(a),
     )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------- webhooks
+def as_webhook(h, secret: str | None = None) -> webhooks.Webhook:
+    fields = {"id": h.id, "url": h.url, "events": list(h.events or []), "description": h.description, "company_id": h.company_id,
+              "created_at": iso(h.created_at), "created_by": h.created_by.name if h.created_by is not None else None}
+    return webhooks.WebhookCreated(**fields, secret=secret) if secret is not None else webhooks.Webhook(**fields)
+
+
+def as_webhook_delivery(d) -> webhooks.WebhookDelivery:
+    return webhooks.WebhookDelivery(
+        id=d.id, delivery_id=d.delivery_id, event=d.event, report_id=d.report_id, status=d.status.value, attempts=d.attempts or 0,
+        created_at=iso(d.created_at), next_attempt_at=iso(d.next_attempt_at) if d.status.value == "pending" else None,
+        last_attempt_at=iso(d.last_attempt_at), sent_at=iso(d.sent_at), response_status=d.response_status,
+        response_body=d.response_body, last_error=d.last_error,
+    )

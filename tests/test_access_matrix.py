@@ -57,12 +57,14 @@ from sqlalchemy import func, select, text, update
 
 from app.extensions import db as _db
 from app.models import OutboxMessage, Report, Review, Status, utcnow
+from app.notify import webhooks as hook_events
 from app.services import actions as action_service
 from app.services import comments as comment_service
 from app.services import evidence as evidence_service
 from app.services import password_reset
 from app.services import reports as report_service
 from app.services import team as team_service
+from app.services import webhooks as webhook_service
 from tests.conftest import PASSWORD, csrf_from, login
 from tests.helpers import dump_tables, load_tables, wipe_after_module, wipe_tables
 
@@ -130,6 +132,7 @@ WRITER_ACCOUNTS = frozenset({OEM_QL, OEM_ENG_TEAM, OEM_ENG_OFF, SUP_LEADER, SUP_
 PUBLIC, USER, REPORT, ADMIN_ONLY = "public", "user", "report", "admin"
 
 ACTION_TITLE = "Add a pull test of every 50th cell tab"
+WEBHOOK_URL = "https://93.184.216.34/celltech-erp"
 
 
 @dataclass(frozen=True)
@@ -369,6 +372,25 @@ def _outbox_scoped(w: World, caller: str, response) -> None:
     assert (w.email_of(SUP_TEAM_VIEWER) in html) == (caller in CELLTECH_ADMINS), f"{caller}: the outbox is not scoped to the caller's company"
 
 
+def _webhooks_page_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    assert (WEBHOOK_URL in html) == (caller == SUP_ADMIN), f"{caller}: the webhook list shows another company's webhook"
+
+
+def _webhooks_api_scoped(w: World, caller: str, response) -> None:
+    urls = [h["url"] for h in response.get_json()["items"]]
+    assert (WEBHOOK_URL in urls) == (caller == SUP_ADMIN), f"{caller}: the API lists another company's webhook"
+    assert all("secret" not in h for h in response.get_json()["items"]), "a webhook's secret was shown again"
+
+
+def _webhook_params(w: World) -> dict:
+    return {"webhook_id": w.webhook_id, "delivery_id": w.delivery_row_id}
+
+
+def _webhook(w: World, caller: str) -> dict:
+    return {"url": "https://93.184.216.34/8d-events", "events": ["report.closed"], "secret": "a-shared-secret-of-the-receiver"}
+
+
 def _actions_page_scoped(w: World, caller: str, response) -> None:
     html = response.get_data(as_text=True)
     assert (ACTION_TITLE in html) == (caller in READERS), "the list of actions shows an action of a report the caller may not see"
@@ -415,6 +437,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.dashboard", "GET"): Rule(SIGNED_IN, USER, check=_dashboard_scoped),
     ("reports.new_report", "GET"): Rule(WRITER_ACCOUNTS, USER),
     ("reports.new_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=302, body=_new_report_form),
+    ("reports.import_complaint", "POST"): Rule(WRITER_ACCOUNTS, USER, writes=False,
+                                               body=lambda w, c: {"file": (io.BytesIO(b'{"Complaint No.": "QN-1", "Title": "Leak"}'), "qn.json")}),
     ("reports.detail", "GET"): Rule(READERS, REPORT),
     ("reports.history", "GET"): Rule(READERS, REPORT),
     ("reports.save_header", "POST"): Rule(EDITORS, REPORT, ok=302, body=lambda w, c: {"present": "title", "f.title": "Cracked welds, lot 2611"}),
@@ -429,6 +453,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.team_change", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {"role": "viewer"}),
     ("reports.team_remove", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {}),
     ("reports.export_pdf", "GET"): Rule(READERS, REPORT, stub=_no_weasyprint),
+    ("reports.export_xlsx", "GET"): Rule(READERS, REPORT),
     ("reports.live", "GET"): Rule(READERS, REPORT),
     ("reports.presence_beat", "POST"): Rule(READERS, REPORT, ok=204, body=lambda w, c: {}),
     ("reports.comment_add", "POST"): Rule(COMMENTERS, REPORT, ok=302, body=_comment),
@@ -466,6 +491,23 @@ ACCESS: dict[tuple[str, str], Rule] = {
                                       expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
     ("admin.user_password", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=302, params=_admin_user_params, body=lambda w, c: {"pw-password": NEW_PASSWORD},
                                           expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
+    # -- webhooks: a company admin registers them for their own company; another company's
+    # webhook does not exist (404). The world has one of CellTech's, with one delivery.
+    ("admin.webhooks_page", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_webhooks_page_scoped),
+    ("admin.webhooks_page", "POST"): Rule(ADMINS, ADMIN_ONLY, writes=True, body=_webhook),
+    ("admin.webhook_detail", "GET"): Rule(frozenset({SUP_ADMIN}), ADMIN_ONLY, params=_webhook_params, expect=_same(NOT_FOUND, ADMINS - {SUP_ADMIN})),
+    ("admin.webhook_delete", "POST"): Rule(frozenset({SUP_ADMIN}), ADMIN_ONLY, ok=302, location="/admin/webhooks", params=_webhook_params,
+                                          expect=_same(NOT_FOUND, ADMINS - {SUP_ADMIN})),
+    ("admin.webhook_resend", "POST"): Rule(frozenset({SUP_ADMIN}), ADMIN_ONLY, ok=302, params=_webhook_params,
+                                          expect=_same(NOT_FOUND, ADMINS - {SUP_ADMIN})),
+    ("api.create_webhook", "POST"): Rule(ADMINS, ADMIN_ONLY, ok=201, body=_webhook),
+    ("api.list_webhooks", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_webhooks_api_scoped),
+    ("api.delete_webhook", "DELETE"): Rule(frozenset({SUP_ADMIN}), ADMIN_ONLY, ok=204, params=_webhook_params,
+                                           expect=_same(NOT_FOUND, ADMINS - {SUP_ADMIN})),
+    ("api.list_webhook_deliveries", "GET"): Rule(frozenset({SUP_ADMIN}), ADMIN_ONLY, params=_webhook_params,
+                                                 expect=_same(NOT_FOUND, ADMINS - {SUP_ADMIN})),
+    ("api.resend_webhook_delivery", "POST"): Rule(frozenset({SUP_ADMIN}), ADMIN_ONLY, params=_webhook_params,
+                                                  expect=_same(NOT_FOUND, ADMINS - {SUP_ADMIN})),
     # -- API: tokens, who am I, the method, pickable companies and people
     ("api.create_token", "POST"): Rule(EVERYONE, PUBLIC, ok=201, body=_login_form),
     ("api.revoke_token", "DELETE"): Rule(SIGNED_IN, USER, ok=204),
@@ -572,6 +614,7 @@ class World:
         self.newcomer_id = p.oem_eng2.id  # who joins the team
         self.admin_target_id = p.sup_eng2.id  # whom the administrator edits
         self.action_id = self.comment_id = self.attachment_id = self.withdrawn_attachment_id = self.message_id = 0
+        self.webhook_id = self.delivery_row_id = 0
         self.reset_token = ""  # Mia's password reset link
         self.cookies: dict[str, tuple[str, str]] = {}  # caller -> (session cookie, CSRF token)
         self.tokens: dict[str, str] = {}  # caller -> bearer token
@@ -613,10 +656,13 @@ def _build_world(request, app) -> World:
     old = evidence_service.upload(p.sup_eng, report, io.BytesIO(png((30, 200, 30))), "old-weld.png", "D2")
     evidence_service.withdraw(p.sup_eng, old, report, "Wrong lot")
     password_reset.request_reset(p.sup_eng2.email)  # an e-mail in the outbox, for the admin's resend
+    hook, _secret = webhook_service.create(p.sup_admin, WEBHOOK_URL, ["report.stage_changed", "report.closed"])
+    delivery = hook_events.stage_changed(report, p.sup_eng, "D0", "D1", "advanced")[0]
     _db.session.commit()
     w = World(p, report)
     w.action_id, w.comment_id, w.attachment_id, w.withdrawn_attachment_id = action.id, comment.id, photo.id, old.id
     w.message_id = _db.session.scalar(select(func.max(OutboxMessage.id)))
+    w.webhook_id, w.delivery_row_id = hook.id, delivery.id
     w.reset_token = password_reset.make_token(p.sup_eng2)
     for caller, attr in CALLERS.items():
         client = app.test_client()

@@ -287,6 +287,28 @@ def test_evidence_files_match_the_document(api, parties, checker):
     call(checker, lead, "GET", f"/api/v1/attachments/{file['id']}", 200)
 
 
+def test_webhooks_match_the_document(api, parties, make_user, db, checker):
+    from app.models import Report
+    from app.notify import webhooks as hook_events
+
+    p = parties
+    admin = api(make_user("admin", p.supplier, "Jonas Keller"))
+    call(checker, api(p.sup_eng), "GET", "/api/v1/admin/webhooks", 403)
+    hook = call(checker, admin, "POST", "/api/v1/admin/webhooks", 201, json={"url": "https://93.184.216.34/8d", "events": ["report.stage_changed"]})
+    call(checker, admin, "POST", "/api/v1/admin/webhooks", 422, json={"url": "http://127.0.0.1/", "events": ["report.stage_changed"]})
+    call(checker, admin, "POST", "/api/v1/admin/webhooks", 400, json={"url": "https://93.184.216.34/8d", "events": "report.closed"})
+    call(checker, admin, "GET", "/api/v1/admin/webhooks", 200)
+    rid = call(checker, api(p.oem_eng), "POST", "/api/v1/reports", 201, json={"title": "Cracked cell-tab welds", "oem_id": p.oem.id,
+                                                                               "supplier_id": p.supplier.id})["id"]
+    hook_events.stage_changed(db.session.get(Report, rid), p.oem_eng, "D0", "D1", "advanced")
+    db.session.commit()
+    deliveries = call(checker, admin, "GET", f"/api/v1/admin/webhooks/{hook['id']}/deliveries", 200)["items"]
+    call(checker, admin, "POST", f"/api/v1/admin/webhooks/{hook['id']}/deliveries/{deliveries[0]['id']}/resend", 200)
+    call(checker, admin, "POST", f"/api/v1/admin/webhooks/{hook['id']}/deliveries/999999/resend", 404)
+    call(checker, admin, "DELETE", f"/api/v1/admin/webhooks/{hook['id']}", 204)
+    call(checker, admin, "GET", f"/api/v1/admin/webhooks/{hook['id']}/deliveries", 404)
+
+
 def test_the_walks_produced_every_documented_success(request, app):
     """Every operation of the document answered its success at least once in the walks above (run
     as a whole module: a partial run cannot tell)."""

@@ -19,6 +19,7 @@ from app.models.report import (
     TeamMember,
     TeamRole,
 )
+from app.models.webhook import WEBHOOK_EVENTS, DeliveryStatus, Webhook, WebhookDelivery
 
 __all__ = [
     "AuditAnchor",
@@ -57,4 +58,8 @@ __all__ = [
     "is_id",
     "iso",
     "utcnow",
+    "WEBHOOK_EVENTS",
+    "DeliveryStatus",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -28,6 +28,9 @@ def worker_command(once: bool, poll: float, batch: int, daily: bool) -> None:
             click.echo(f"Ran daily jobs: {', '.join(ran) or 'none'}.")
         sent = deliver_all_due(app, batch=batch)
         click.echo(f"Delivered {sent} message(s).")
+        from app.notify.webhook_delivery import deliver_all_webhooks
+
+        click.echo(f"Delivered {deliver_all_webhooks(app)} webhook event(s).")
         return
     stop = threading.Event()
 

@@ -498,6 +498,7 @@ def run_worker(app, stop_event: threading.Event | None = None, poll_seconds: flo
     Runs until stop_event is set. Survives database and mail server outages: it logs and goes on.
     """
     from app.notify.periodic import run_due_jobs
+    from app.notify.webhook_delivery import deliver_webhook_batch
 
     stop = stop_event or threading.Event()
     worker_id = worker_id or default_worker_id()
@@ -509,6 +510,7 @@ def run_worker(app, stop_event: threading.Event | None = None, poll_seconds: flo
         try:
             run_due_jobs(app, last_runs)
             claimed = deliver_batch(app, batch, worker_id).claimed
+            claimed += deliver_webhook_batch(app, min(batch, 10), worker_id).claimed
         except Exception:  # noqa: BLE001 - the database may be away for a moment; try again
             log.exception("outbox worker %s: delivery round failed", worker_id)
         if claimed >= batch or stop.is_set():

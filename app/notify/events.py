@@ -2,7 +2,9 @@
 in the same transaction; they only write outbox rows (see enqueue.py).
 
 Who hears of what (API.md): stage changes go to the report's team of both companies, review
-requests also to the OEM's quality leads, and never to the person who made the change.
+requests also to the OEM's quality leads, and never to the person who made the change. The
+webhooks of the report's companies hear of stage changes, review requests and decisions, closure
+and overdue actions (webhooks.py), written in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from app import method, policy
 from app.extensions import db
 from app.models import OutboxMessage, Report, Role, Status, User, utcnow
+from app.notify import webhooks
 from app.notify.enqueue import absolute_link, clean_header, enqueue, in_mail_locale, report_link
 
 EXCERPT_MAX = 500
@@ -69,6 +72,7 @@ def team_of(report: Report, actor: User | None) -> list[User]:
 # ------------------------------------------------------------------------------------ stages
 @in_mail_locale
 def stage_advanced(report: Report, actor: User, old: str, new: str, comment: str | None = None) -> list[OutboxMessage]:
+    webhooks.stage_changed(report, actor, old, new, "advanced")
     subject = _l("%(prefix)s %(old)s completed - the team now works on %(new)s %(title)s", prefix=_prefix(report), old=old, new=new, title=_title(new))
     return enqueue(
         "stage.advanced", "stage", report, team_of(report, actor), subject, "stage_advanced",
@@ -81,6 +85,7 @@ def stage_advanced(report: Report, actor: User, old: str, new: str, comment: str
 def review_requested(report: Report, actor: User, comment: str | None = None, stage: str | None = None) -> list[OutboxMessage]:
     """The OEM's quality leads are asked to review (mandatory); the team is told it was submitted."""
     stage = stage or report.stage
+    webhooks.review_requested(report, actor, stage)
     leads = oem_quality_leads(report)
     context = _base(report, actor, stage=stage, stage_title=_title(stage), comment=comment)
     link = report_link(report, stage)
@@ -107,6 +112,9 @@ def review_decided(report: Report, actor: User, decision: str, comment: str | No
     """Call after workflow.review(). Approving D8 closes the report: that mail is report_closed's
     (this function hands over to it, so call only this one after a review)."""
     stage = stage or _reviewed_stage(report)
+    webhooks.review_decided(report, actor, stage, decision)
+    if report.stage != stage:
+        webhooks.stage_changed(report, actor, stage, report.stage, "approved" if decision == "approve" else "rejected")
     if decision == "approve" and report.status == Status.closed:
         return report_closed(report, actor, comment)
     if decision == "approve":
@@ -136,6 +144,7 @@ DECLINE_REASONS = {
 def decline_requested(report: Report, actor: User, reason: str, comment: str | None = None) -> list[OutboxMessage]:
     """The supplier asks to decline the complaint: the OEM's quality leads decide (mandatory), the
     team is told - as for a review request."""
+    webhooks.review_requested(report, actor, report.stage, kind="decline")
     leads = oem_quality_leads(report)
     context = _base(report, actor, stage=report.stage, reason=DECLINE_REASONS.get(reason, reason), comment=comment)
     link = report_link(report, report.stage)
@@ -156,7 +165,9 @@ def decline_requested(report: Report, actor: User, reason: str, comment: str | N
 def decline_decided(report: Report, actor: User, decision: str, comment: str | None = None) -> list[OutboxMessage]:
     """The customer's quality lead accepted the decline (the report is closed) or refused it (the
     team works on at the same discipline) - to the team, as review decisions are."""
+    webhooks.review_decided(report, actor, report.stage, decision, kind="decline")
     if decision == "approve":
+        webhooks.report_closed(report, actor)
         subject, event = _l("%(prefix)s Decline accepted by the customer - the report is closed", prefix=_prefix(report)), "decline.accepted"
     else:
         subject, event = _l("%(prefix)s Decline refused by the customer - work goes on at %(stage)s", prefix=_prefix(report), stage=report.stage), "decline.refused"
@@ -169,6 +180,7 @@ def decline_decided(report: Report, actor: User, decision: str, comment: str | N
 
 @in_mail_locale
 def report_closed(report: Report, actor: User, comment: str | None = None) -> list[OutboxMessage]:
+    webhooks.report_closed(report, actor)
     subject = _l("%(prefix)s Closed - closure signed by %(name)s", prefix=_prefix(report), name=actor.name)
     return enqueue(
         "report.closed", "review", report, team_of(report, actor), subject, "report_closed",
@@ -179,6 +191,7 @@ def report_closed(report: Report, actor: User, comment: str | None = None) -> li
 
 @in_mail_locale
 def report_returned(report: Report, actor: User, to: str, comment: str | None = None, old: str | None = None) -> list[OutboxMessage]:
+    webhooks.stage_changed(report, actor, old, to, "returned")
     subject = _l("%(prefix)s Sent back to %(stage)s %(title)s", prefix=_prefix(report), stage=to, title=_title(to))
     return enqueue(
         "stage.returned", "stage", report, team_of(report, actor), subject, "report_returned",
@@ -189,6 +202,7 @@ def report_returned(report: Report, actor: User, to: str, comment: str | None = 
 
 @in_mail_locale
 def report_reopened(report: Report, actor: User, comment: str | None = None) -> list[OutboxMessage]:
+    webhooks.stage_changed(report, actor, None, report.stage, "reopened")
     subject = _l("%(prefix)s Reopened at %(stage)s (revision %(revision)s)", prefix=_prefix(report), stage=report.stage, revision=report.revision)
     return enqueue(
         "report.reopened", "stage", report, team_of(report, actor), subject, "report_reopened",
@@ -263,6 +277,7 @@ def action_overdue(
     today: dt.date | None = None, link: str | None = None,
 ) -> list[OutboxMessage]:
     today = today or utcnow().date()
+    webhooks.action_overdue(report, action_id, action_title, due_date, owner)
     subject = _l("%(prefix)s Action overdue since %(date)s: %(title)s", prefix=_prefix(report), date=_due(due_date), title=clean_header(action_title, 200))
     return enqueue(
         "action.overdue", "reminder", report, [owner], subject, "action_due",

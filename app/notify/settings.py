@@ -21,6 +21,12 @@ DEFAULTS: dict[str, object] = {
     "NOTIFY_REDIS_KEY": "8d-workbench:notify:wake",
     # Where messages are written as .eml files when SMTP_HOST is empty (default <instance>/mail).
     "NOTIFY_MAIL_DIR": "",
+    # Webhooks: attempts before a delivery is given up (an admin can resend), the backoff
+    # (WEBHOOK_BACKOFF_SECONDS * 2**(attempts before), capped), the socket timeout per step.
+    "WEBHOOK_MAX_ATTEMPTS": 12,
+    "WEBHOOK_BACKOFF_SECONDS": 30,
+    "WEBHOOK_BACKOFF_MAX_SECONDS": 3600,
+    "WEBHOOK_TIMEOUT_SECONDS": 5,
 }
 
 

@@ -112,8 +112,10 @@ def report_json(view: tuple, report: Report) -> bytes:
     return JSON_DOCUMENTS.get_or_make(view, lambda: to_json(as_report(report)))
 
 
-def report_pdf(view: tuple, report: Report) -> bytes:
-    """The report's PDF under `view` (a key of `key(report, "pdf", ...)`)."""
+def report_pdf(view: tuple, report: Report, layout: str = "standard") -> bytes:
+    """The report's PDF in `layout` (standard, or a customer's form) under `view` (a key of
+    `key(report, "pdf", layout, ...)`)."""
     from app.services.export import render_pdf
+    from app.services.export_forms import render_layout_pdf
 
-    return PDFS.get_or_make(view, lambda: render_pdf(report), size=len)
+    return PDFS.get_or_make(view, lambda: render_pdf(report) if layout == "standard" else render_layout_pdf(report, layout), size=len)

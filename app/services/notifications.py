@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app import notify
-from app.models import Action, ActionStatus, OutboxMessage, Report
+from app.models import Action, ActionStatus, OutboxMessage, Report, WebhookDelivery
 
 
 def action_assigned(report: Report, actor, action: Action, previous_owner) -> None:
@@ -31,7 +31,7 @@ def install(app) -> None:
 
     @event.listens_for(Session, "before_flush")
     def _note_outbox(session, _ctx, _instances):
-        if any(isinstance(obj, OutboxMessage) for obj in session.new):
+        if any(isinstance(obj, OutboxMessage | WebhookDelivery) for obj in session.new):
             session.info["outbox_written"] = True
 
     @event.listens_for(Session, "after_commit")

@@ -260,6 +260,7 @@ def _start(tmp: Path, database_url: str, days_ahead: int = 0) -> LiveServer:
         "REDIS_URL": "",
         "STORAGE_URL": "",
         "SMTP_HOST": "",
+        "WEBHOOK_ALLOW_PRIVATE": "1",  # the journeys' webhook receiver listens on 127.0.0.1
         "PYTHONUNBUFFERED": "1",
         "CLOCK_OFFSET_DAYS": str(SUITE_CLOCK_OFFSET_DAYS + days_ahead),
     }

@@ -89,11 +89,23 @@ def check_pages(open_as, pages, width, locale: str = "en-GB") -> dict:
     return found
 
 
+@pytest.fixture(scope="module")
+def webhook_pages(live_server, _tokens) -> list[tuple[str, str]]:
+    """Volta's admin registers a webhook: its list and its (empty) delivery page."""
+    from tests.browser.support import Api
+
+    admin = "admin@volta.example"
+    if admin not in _tokens:
+        _tokens[admin] = Api(live_server.url, admin)
+    hook = _tokens[admin].call("POST", "/api/v1/admin/webhooks", {"url": "https://93.184.216.34/volta-erp", "events": ["report.closed"]})
+    return [(admin, "/admin/webhooks"), (admin, f"/admin/webhooks/{hook['id']}")]
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1366, 820])
-def test_main_pages_have_no_serious_accessibility_violations(open_as, late_report_id, width):
+def test_main_pages_have_no_serious_accessibility_violations(open_as, late_report_id, webhook_pages, width):
     late = [(JANA, f"/reports/{late_report_id}?d={code}") for code in ("D0", "D3", "D8")] + [(JANA, "/")]
-    assert check_pages(open_as, PAGES + late, width) == {}
+    assert check_pages(open_as, PAGES + late + webhook_pages, width) == {}
 
 
 @pytest.mark.browser

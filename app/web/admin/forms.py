@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
 ROLE_CHOICES = [
@@ -32,3 +32,16 @@ class UserEditForm(FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password (at least 12 characters)"), validators=[DataRequired(), Length(max=256)])
+
+
+class WebhookForm(FlaskForm):
+    url = StringField(_l("Receiver URL (https://...)"), validators=[DataRequired(), Length(max=500)])
+    events = SelectMultipleField(_l("Events"), choices=[
+        ("report.stage_changed", _l("Stage changed")),
+        ("review.requested", _l("Review requested")),
+        ("review.decided", _l("Review decided")),
+        ("report.closed", _l("Report closed")),
+        ("action.overdue", _l("Action overdue")),
+    ], validators=[DataRequired()])
+    secret = PasswordField(_l("Shared secret (16-100 characters; leave empty to generate one)"), validators=[Length(max=100)])
+    description = StringField(_l("Description"), validators=[Length(max=200)])

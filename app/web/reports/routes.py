@@ -11,12 +11,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from app import method, policy
-from app.edge import not_modified, parse_json, validated
+from app.edge import parse_json
 from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
 from app.models import Attachment, AuditEvent, Company, CompanyKind, DisciplineRevision, Report
-from app.services import disciplines, documents, figures, report_list, workflow
+from app.services import disciplines, figures, report_list, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.web.reports import bp
@@ -66,14 +66,18 @@ def dashboard():
                            suppliers=suppliers, args=request.args, figs=figs)
 
 
+def party_choices() -> tuple[list[Company], list[Company]]:
+    """The customers and suppliers the caller may pick for a new report."""
+    companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user), Company.active.is_(True)).order_by(Company.name)).all()
+    return [c for c in companies if c.kind == CompanyKind.oem], [c for c in companies if c.kind == CompanyKind.supplier]
+
+
 @bp.route("/reports/new", methods=["GET", "POST"])
 @login_required
 def new_report():
     if not policy.can_create_report(current_user):
         abort(403)
-    companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user), Company.active.is_(True)).order_by(Company.name)).all()
-    oems = [c for c in companies if c.kind == CompanyKind.oem]
-    suppliers = [c for c in companies if c.kind == CompanyKind.supplier]
+    oems, suppliers = party_choices()
     errors: dict[str, str] = {}
     values: dict = {}
     if request.method == "POST":
@@ -344,21 +348,3 @@ def history(report_id: int):
         stmt = stmt.where(AuditEvent.action.like(f"{kind}%"))
     events = db.session.scalars(stmt.order_by(AuditEvent.seq)).all()
     return render_template("reports/history.html", report=report, events=events, args=request.args)
-
-
-@bp.route("/reports/<int:report_id>/export.pdf")
-@login_required
-def export_pdf(report_id: int):
-    from flask import Response
-
-    report = _report(report_id)
-    if not policy.can_export(current_user, report):
-        abort(404)
-    view = documents.key(report, "pdf", current_user.company_id)
-    unchanged = not_modified(view)
-    if unchanged is not None:
-        return unchanged
-    return validated(Response(documents.report_pdf(view, report), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{report.number}-rev{report.revision}.pdf"',
-        "X-Content-Type-Options": "nosniff",
-    }), view, documents.last_modified(report))
