@@ -54,6 +54,10 @@ class Report(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[dt.datetime | None]
+    # When the report first left D3 (containment reached: D3 approved, or advanced where D3 is no
+    # review point) and D4 (root cause found): what the KPIs count days to. Kept on reopen.
+    contained_at: Mapped[dt.datetime | None]
+    root_cause_at: Mapped[dt.datetime | None]
     due: Mapped[dict] = mapped_column(JSONType, default=dict)
     # Bumped on every change: live views poll it cheaply (works across processes).
     change_counter: Mapped[int] = mapped_column(default=0)
