@@ -6,22 +6,22 @@ same markup goes into the PDF (WeasyPrint draws SVG)."""
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 
 from markupsafe import Markup, escape
 
 W, H = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 56
 COLOURS = ("#0b5394", "#b45309", "#15803d", "#7c3aed")  # contrast >= 4.5:1 on white
-_ids = itertools.count(1)
 
 
 def _frame(title: str, desc: str, body: list[str], width: int = W, height: int = H) -> Markup:
-    n = next(_ids)
+    # ids from the content: the same picture renders the same (cached fragments, live comparisons)
+    n = hashlib.sha1(f"{title}\n{desc}\n{len(body)}".encode()).hexdigest()[:10]
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-labelledby="chart{n}-t chart{n}-d" preserveAspectRatio="xMinYMin meet" font-family="sans-serif" font-size="11">'
-        f'<title id="chart{n}-t">{escape(title)}</title><desc id="chart{n}-d">{escape(desc)}</desc>{"".join(body)}</svg>'
+        f'aria-labelledby="kchart{n}-t kchart{n}-d" preserveAspectRatio="xMinYMin meet" font-family="sans-serif" font-size="11">'
+        f'<title id="kchart{n}-t">{escape(title)}</title><desc id="kchart{n}-d">{escape(desc)}</desc>{"".join(body)}</svg>'
     )
 
 

@@ -71,8 +71,11 @@ def review_pdf(supplier_id: int):
     from app.services.export import render_html_pdf
     from app.services.kpi_review import review_data
 
+    # the policy first: an invisible supplier costs the same statements as a missing one
+    if not policy.can_view_supplier_figures(current_user, supplier_id):
+        abort(404)
     supplier = db.session.get(Company, supplier_id)
-    if supplier is None or not policy.can_view_supplier_figures(current_user, supplier_id):
+    if supplier is None:
         abort(404)
     month = request.args.get("month") or utcnow().strftime("%Y-%m")
     if not kpis.MONTH.match(month):
