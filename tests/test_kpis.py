@@ -245,3 +245,45 @@ def test_a_constant_number_of_queries(app, api, world, client):
     assert _count(app, lambda: a.get("/api/v1/kpis" + q)) == one_api
     assert _count(app, lambda: client.get("/kpis" + q)) == one_page
     assert one_api <= 12
+
+
+def _at(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", ""))
+
+
+def test_the_demo_figures_match_a_count_from_its_trail(app, db, client):
+    """The demo's stories ran through the real workflow: the KPIs agree with a count made from each
+    report's audit trail (GET .../events) and header, by another road than the KPI queries."""
+    import statistics
+
+    from app.demo import load_demo
+    from tests.conftest import Api
+
+    load_demo()
+    db.session.commit()
+    token = client.post("/api/v1/tokens", json={"email": "thomas.richter@volta.example", "password": "demo-password-8d"}).get_json()["token"]
+    thomas = Api(client, token)
+    reports = [thomas.get(f"/api/v1/reports/{r['id']}").get_json() for r in thomas.get("/api/v1/reports").get_json()["items"]]
+    first = min(r["created_at"][:7] for r in reports)
+    body = thomas.get(f"/api/v1/kpis?from={first}").get_json()
+    assert body["period"]["first"] == first
+    for row in body["suppliers"]:
+        mine = [r for r in reports if r["supplier"]["id"] == row["supplier"]["id"]]
+        contained, root_cause, closed = [], [], []
+        for r in mine:
+            events = thomas.get(f"/api/v1/reports/{r['id']}/events?per_page=200").get_json()["items"]
+            for code, values in (("D3", contained), ("D4", root_cause)):
+                done = [e["at"] for e in events if e["action"] in ("stage.advanced", "review.approved") and e["discipline"] == code]
+                if done:
+                    values.append((_at(done[0]) - _at(r["created_at"])).total_seconds() / 86400)
+            if r["status"] == "closed" and r["outcome"] == "resolved":
+                closed.append((_at(r["closed_at"]) - _at(r["created_at"])).total_seconds() / 86400)
+        assert row["reports_opened"] == len(mine)
+        assert row["reports_closed"] == len(closed)
+        for figure, values in (("median_days_to_containment", contained), ("median_days_to_root_cause", root_cause),
+                               ("median_days_to_close", closed)):
+            if values:
+                assert abs(row[figure] - statistics.median(values)) < 0.01, figure  # the API's times are to the second
+            else:
+                assert row[figure] is None, figure
+    assert any(row["median_days_to_root_cause"] is not None for row in body["suppliers"]), "the demo closes a report"
