@@ -39,6 +39,12 @@ class Report(db.Model):
         Index("ix_report_oem_updated", "oem_id", "updated_at"),
         Index("ix_report_supplier_updated", "supplier_id", "updated_at"),
         Index("ix_report_supplier_status", "supplier_id", "status"),
+        # the KPIs: each figure reads a range of one of these times, in the caller's scope
+        Index("ix_report_oem_created", "oem_id", "created_at"),
+        Index("ix_report_supplier_created", "supplier_id", "created_at"),
+        Index("ix_report_closed", "closed_at"),
+        Index("ix_report_contained", "contained_at"),
+        Index("ix_report_root_cause", "root_cause_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,6 +171,7 @@ class Review(db.Model):
     or the supplier's request to decline the complaint (kind "decline")."""
 
     __tablename__ = "review"
+    __table_args__ = (Index("ix_review_kind_decided", "kind", "decided_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)

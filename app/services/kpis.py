@@ -148,7 +148,8 @@ def _fact(kind: str, when, where, a=None, b=None, tag=None, frm=Report):
 
 
 def _facts(scope, period: Period):
-    """One row per counted event: (supplier_id, month, kind, tag, a, b)."""
+    """One row per counted event: (supplier_id, month, kind, tag, a, b) - all of them, and those
+    with a duration (what the percentiles rank)."""
     customer_days = (select(func.coalesce(func.sum(days_between(Review.requested_at, Review.decided_at)), 0.0))
                      .where(Review.report_id == Report.id, Review.decided_at.is_not(None)).scalar_subquery())
     repeat = case((or_(Report.repeat_failure.is_(True), Report.related_report_id.is_not(None)), 1), else_=0)
@@ -157,28 +158,30 @@ def _facts(scope, period: Period):
     due_in = and_(due >= period.start.date().isoformat(), due < period.end.date().isoformat(),
                   or_(Report.contained_at.is_not(None), and_(due < today, or_(Report.outcome.is_(None), Report.outcome != "declined"))))
     on_time = case((and_(Report.contained_at.is_not(None), day_of(Report.contained_at) <= due), 1), else_=0)
-    first = (select(Review.report_id, Review.stage, func.min(Review.decided_at).label("first_at"))
-             .where(Review.kind == "stage", Review.decided_at.is_not(None)).group_by(Review.report_id, Review.stage).subquery())
-    decided = Review.__table__.alias("decided")
-    first_join = Report.__table__.join(first, first.c.report_id == Report.id).join(
-        decided, and_(decided.c.report_id == first.c.report_id, decided.c.stage == first.c.stage,
-                      decided.c.kind == "stage", decided.c.decided_at == first.c.first_at))
-    approved = case((decided.c.decision == "approve", 1), else_=0)
-    return union_all(
-        _fact("opened", month_of(Report.created_at), and_(scope, _between(Report.created_at, period)), a=repeat),
-        _fact("ppm", month_of(Report.created_at), and_(scope, _between(Report.created_at, period), Report.qty_complained.is_not(None),
-                                                        Report.qty_delivered > 0), a=Report.qty_complained, b=Report.qty_delivered),
+    # the first decision on a review point: no earlier decided stage review of the same report and stage
+    earlier = Review.__table__.alias("earlier")
+    first_decision = ~select(earlier.c.id).where(earlier.c.report_id == Review.report_id, earlier.c.stage == Review.stage,
+                                                earlier.c.kind == "stage", earlier.c.decided_at < Review.decided_at).exists()
+    first_join = Report.__table__.join(Review.__table__, Review.report_id == Report.id)
+    approved = case((Review.decision == "approve", 1), else_=0)
+    durations = (
         _fact("closed", month_of(Report.closed_at), and_(scope, Report.outcome == "resolved", _between(Report.closed_at, period)),
               a=days_between(Report.created_at, Report.closed_at), b=customer_days),
-        _fact("declined", month_of(Report.closed_at), and_(scope, Report.outcome == "declined", _between(Report.closed_at, period))),
         _fact("contained", month_of(Report.contained_at), and_(scope, _between(Report.contained_at, period)),
               a=days_between(Report.created_at, Report.contained_at)),
         _fact("root_cause", month_of(Report.root_cause_at), and_(scope, _between(Report.root_cause_at, period)),
               a=days_between(Report.created_at, Report.root_cause_at)),
+    )
+    counted = (
+        _fact("opened", month_of(Report.created_at), and_(scope, _between(Report.created_at, period)), a=repeat),
+        _fact("ppm", month_of(Report.created_at), and_(scope, _between(Report.created_at, period), Report.qty_complained.is_not(None),
+                                                        Report.qty_delivered > 0), a=Report.qty_complained, b=Report.qty_delivered),
+        _fact("declined", month_of(Report.closed_at), and_(scope, Report.outcome == "declined", _between(Report.closed_at, period))),
         _fact("containment_due", func.substr(due, 1, 7), and_(scope, due_in), a=on_time),
-        _fact("first_pass", month_of(first.c.first_at), and_(scope, _between(first.c.first_at, period)), a=approved,
-              tag=first.c.stage, frm=first_join),
-    ).cte("facts")
+        _fact("first_pass", month_of(Review.decided_at), and_(scope, Review.kind == "stage", _between(Review.decided_at, period),
+                                                            first_decision), a=approved, tag=Review.stage, frm=first_join),
+    )
+    return union_all(*durations, *counted).subquery("facts"), union_all(*durations).cte("durations")
 
 
 def _counts(facts) -> list:
@@ -191,7 +194,6 @@ def _counts(facts) -> list:
 def _percentile_rows(facts) -> list:
     """The (at most two) neighbouring values around the median and the 90th percentile of each
     duration, per supplier and per month, ranked in SQL."""
-    durations = facts.c.kind.in_(tuple(DURATIONS))
     ranked = []
     for axis, key in (("s", cast(facts.c.supplier_id, String)), ("m", facts.c.month)):
         parts = (facts.c.kind, key)
@@ -199,26 +201,46 @@ def _percentile_rows(facts) -> list:
             literal(axis, String).label("axis"), facts.c.kind.label("kind"), key.label("key"), facts.c.a.label("value"),
             func.row_number().over(partition_by=parts, order_by=facts.c.a).label("rn"),
             func.count().over(partition_by=parts).label("n"),
-        ).where(durations))
+        ))
     r = union_all(*ranked).subquery()
     near = or_(*(func.abs(r.c.rn - 1 - p * (r.c.n - 1)) < 1 for p in (0.5, 0.9)))
     return db.session.execute(select(r.c.axis, r.c.kind, r.c.key, r.c.rn, r.c.n, r.c.value).where(near)).all()
 
 
+LATER = "9999-99"  # a bucket after every month: times not reached yet
+
+
+def _bucket(value, now):
+    return case((value >= literal(now, DateTime if isinstance(now, dt.datetime) else Date), LATER), else_=month_of(value))
+
+
+def _later(a, b):
+    return case((a > b, a), else_=b)
+
+
 def _action_rows(scope, period: Period) -> list:
-    """Open and overdue actions at the end of each month of the period (now, for the current month)."""
+    """Open and overdue actions at the end of each month of the period (now, for the current
+    month): one pass over the actions, grouped by the months they were created, became overdue
+    and were finished in; the month-end counts are summed up from those."""
     now = utcnow()
-    ends = [(m, min(_month_start(_next_month(m)), now)) for m in period.months]
-    months = union_all(*(select(literal(m, String).label("month"), literal(end, DateTime).label("end_at"),
-                                literal(end.date(), Date).label("end_day")) for m, end in ends)).subquery()
-    done = or_(and_(Action.status == ActionStatus.verified, Action.verified_at < months.c.end_at),
-               and_(Action.status == ActionStatus.cancelled, Action.updated_at < months.c.end_at))
-    overdue = case((Action.due_date < months.c.end_day, 1), else_=0)
-    return db.session.execute(
-        select(Report.supplier_id, months.c.month, func.count(), func.sum(overdue))
-        .select_from(Action).join(Report, Report.id == Action.report_id).join(months, Action.created_at < months.c.end_at)
-        .where(scope, ~done).group_by(Report.supplier_id, months.c.month)
+    done_at = case((Action.status == ActionStatus.verified, Action.verified_at),
+                   (Action.status == ActionStatus.cancelled, Action.updated_at), else_=null())
+    created, done = _bucket(Action.created_at, now), _bucket(done_at, now)
+    overdue_from = _later(created, _bucket(Action.due_date, now.date()))
+    rows = db.session.execute(
+        select(Report.supplier_id, created, done, overdue_from, func.count())
+        .select_from(Action).join(Report, Report.id == Action.report_id)
+        .where(scope, Action.created_at < literal(period.end, DateTime), or_(done_at.is_(None), done_at >= literal(period.start, DateTime)))
+        .group_by(Report.supplier_id, created, done, overdue_from)
     ).all()
+    out: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for sid, c, d, o, n in rows:
+        for m in period.months:
+            if c <= m and not (d is not None and d <= m):
+                out[(sid, m)][0] += n
+                if o <= m:
+                    out[(sid, m)][1] += n
+    return [(sid, m, n, overdue) for (sid, m), (n, overdue) in out.items()]
 
 
 # ------------------------------------------------------------------------------------ figures
@@ -272,7 +294,7 @@ def _figures(acc: dict, ranks: dict) -> dict:
 def compute(user: User, period: Period, supplier_id: int | None = None, oem_id: int | None = None) -> dict:
     """{"period": {...}, "suppliers": [{"supplier": {"id","name"}, figures...}], "months": [{"month", figures...}]}."""
     scope = _scope(user, supplier_id, oem_id)
-    facts = _facts(scope, period)
+    facts, durations = _facts(scope, period)
     per_supplier: dict[int, dict] = defaultdict(_empty)
     per_month: dict[str, dict] = {m: _empty() for m in period.months}
     for sid, month, kind, tag, n, a, b in _counts(facts):
@@ -280,7 +302,7 @@ def compute(user: User, period: Period, supplier_id: int | None = None, oem_id: 
         if month in per_month:
             _add(per_month[month], kind, tag, n, a, b)
     ranks: dict[tuple[str, str], dict] = defaultdict(dict)
-    for axis, kind, key, rn, n, value in _percentile_rows(facts):
+    for axis, kind, key, rn, n, value in _percentile_rows(durations):
         values, _ = ranks[(axis, key)].get(kind, ({}, n))
         values[rn] = value
         ranks[(axis, key)][kind] = (values, n)
