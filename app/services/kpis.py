@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, Float, String, and_, case, cast, func, literal, null, or_, select, union_all
 
@@ -111,9 +112,9 @@ def parse_period(first: str | None, last: str | None) -> Period:
     last = last or utcnow().strftime("%Y-%m")
     first = first or _shift(last, -(DEFAULT_MONTHS - 1))
     if first > last:
-        raise Invalid("The period starts after it ends.", fields={"from": "must not be after 'to'"})
+        raise Invalid(_("The period starts after it ends."), fields={"from": "must not be after 'to'"})
     if len(Period(first, last).months) > MAX_MONTHS:
-        raise Invalid(f"The period is longer than {MAX_MONTHS} months.", fields={"from": f"at most {MAX_MONTHS} months before 'to'"})
+        raise Invalid(_("The period is longer than %(n)s months.", n=MAX_MONTHS), fields={"from": f"at most {MAX_MONTHS} months before 'to'"})
     return Period(first, last)
 
 
