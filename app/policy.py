@@ -302,5 +302,18 @@ def report_is_frozen(report: Report, discipline: str) -> bool:
     return False
 
 
+# ------------------------------------------------------------------------------------- KPIs
+def can_view_supplier_figures(user, supplier_id: int) -> bool:
+    """A supplier's KPIs and review handout: the supplier itself, and the customers it has
+    reports with (the figures only ever count the reports the user may see)."""
+    from app.extensions import db
+
+    if not _usable(user):
+        return False
+    if user.company_id == supplier_id:
+        return True
+    return db.session.scalar(select(Report.id).where(visible_reports_clause(user), Report.supplier_id == supplier_id).limit(1)) is not None
+
+
 __all__ = [name for name in dir() if name.startswith(("can_", "is_", "visible_", "pickable_", "listable_", "may_", "team_", "report_", "managed_",
                                                          "admin_", "outbox_", "webhooks_"))]

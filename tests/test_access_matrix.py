@@ -269,6 +269,15 @@ def _no_weasyprint(monkeypatch) -> None:
     monkeypatch.setattr("app.services.export.render_pdf", lambda report: b"%PDF-1.7 stub")
 
 
+def _no_kpi_pdf(monkeypatch) -> None:
+    """Who may have a supplier's review handout is the question here; the PDF is tested in test_kpis.py."""
+    monkeypatch.setattr("app.services.export.render_html_pdf", lambda html: b"%PDF-1.7 stub")
+
+
+def _supplier_params(w: World) -> dict:
+    return {"supplier_id": w.supplier_id}
+
+
 def _action_api(w: World, caller: str) -> dict:
     return {"kind": "corrective", "title": "Monitor laser power on line 3", "owner_id": w.ids[OEM_ENG_TEAM], "due_date": IN_A_MONTH}
 
@@ -410,6 +419,18 @@ def _actions_api_scoped(w: World, caller: str, response) -> None:
     assert (w.action_id in ids) == (caller in READERS), "the API lists an action of a report the caller may not see"
 
 
+def _kpis_scoped(w: World, caller: str, response) -> None:
+    text = response.get_data(as_text=True)
+    assert (w.supplier_name in text) == (caller in READERS), f"{caller}: the KPIs show a supplier's figures the caller may not see"
+
+
+def _kpis_api_scoped(w: World, caller: str, response) -> None:
+    ids = [s["supplier"]["id"] for s in response.get_json()["suppliers"]]
+    assert (w.supplier_id in ids) == (caller in READERS), f"{caller}: the KPI API shows a supplier's figures the caller may not see"
+    opened = sum(m["reports_opened"] for m in response.get_json()["months"])
+    assert opened == (1 if caller in READERS else 0), f"{caller}: the monthly KPIs count a report the caller may not see"
+
+
 # ----------------------------------------------------------------------------------- the table
 AFTER_LOGIN = Expect(302, location="/")
 
@@ -470,6 +491,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("actions.index", "GET"): Rule(SIGNED_IN, USER, check=_actions_page_scoped),
     ("actions.mine", "GET"): Rule(SIGNED_IN, USER, check=_my_actions_scoped),
     ("actions.export_csv", "GET"): Rule(SIGNED_IN, USER, check=_actions_csv_scoped),
+    # -- KPIs: everyone signed in has figures, of the reports they may see; a supplier's handout
+    # only for its own people and its customers
+    ("kpis.index", "GET"): Rule(SIGNED_IN, USER, check=_kpis_scoped),
+    ("kpis.export_csv", "GET"): Rule(SIGNED_IN, USER, check=_kpis_scoped),
+    ("kpis.review_pdf", "GET"): Rule(READERS, REPORT, params=_supplier_params, stub=_no_kpi_pdf),
     ("actions.report_actions", "GET"): Rule(READERS, REPORT),
     ("actions.create", "POST"): Rule(EDITORS, REPORT, ok=302, body=_action_form),
     ("actions.detail", "GET"): Rule(READERS, REPORT),
@@ -513,6 +539,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.revoke_token", "DELETE"): Rule(SIGNED_IN, USER, ok=204),
     ("api.me", "GET"): Rule(SIGNED_IN, USER),
     ("api.update_me", "PATCH"): Rule(SIGNED_IN, USER, body=lambda w, c: {"language": "zh"}),
+    ("api.get_kpis", "GET"): Rule(SIGNED_IN, USER, check=_kpis_api_scoped),
     ("api.method_definition", "GET"): Rule(EVERYONE, PUBLIC),
     ("api.openapi_spec", "GET"): Rule(EVERYONE, PUBLIC),
     ("api.companies", "GET"): Rule(SIGNED_IN, USER, check=_companies_scoped),

@@ -45,6 +45,7 @@ CONTRACT = [
     ("PATCH", "/comments/{comment_id}", "edit_comment", (200, 400, 401, 403, 404, 409, 413, 422)),
     ("DELETE", "/comments/{comment_id}", "withdraw_comment", (204, 400, 401, 403, 404)),
     ("GET", "/companies", "companies", (200, 400, 401)),
+    ("GET", "/kpis", "get_kpis", (200, 400, 401, 422)),
     ("GET", "/me", "me", (200, 401)),
     ("PATCH", "/me", "update_me", (200, 400, 401, 413, 422)),
     ("GET", "/method", "method_definition", (200, 401)),

@@ -309,6 +309,18 @@ def test_webhooks_match_the_document(api, parties, make_user, db, checker):
     call(checker, admin, "GET", f"/api/v1/admin/webhooks/{hook['id']}/deliveries", 404)
 
 
+def test_kpis_match_the_document(api, parties, checker):
+    p = parties
+    oem = api(p.oem_lead)
+    call(checker, api(p.oem_eng), "POST", "/api/v1/reports", 201, json={"title": "Cracked welds", "oem_id": p.oem.id, "supplier_id": p.supplier.id})
+    body = call(checker, oem, "GET", f"/api/v1/kpis?supplier_id={p.supplier.id}", 200)
+    assert body["suppliers"][0]["reports_opened"] == 1
+    year = utcnow().year
+    call(checker, oem, "GET", f"/api/v1/kpis?from={year}-02&to={year}-01", 422)
+    call(checker, oem, "GET", "/api/v1/kpis?from=January", 400)
+    call(checker, api(None), "GET", "/api/v1/kpis", 401)
+
+
 def test_the_walks_produced_every_documented_success(request, app):
     """Every operation of the document answered its success at least once in the walks above (run
     as a whole module: a partial run cannot tell)."""

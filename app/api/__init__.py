@@ -9,6 +9,7 @@ from app.api import (  # noqa: E402,F401
     routes_actions,
     routes_admin,
     routes_evidence,
+    routes_kpis,
     routes_openapi,
     routes_reports,
     routes_session,

@@ -39,6 +39,12 @@ class Report(db.Model):
         Index("ix_report_oem_updated", "oem_id", "updated_at"),
         Index("ix_report_supplier_updated", "supplier_id", "updated_at"),
         Index("ix_report_supplier_status", "supplier_id", "status"),
+        # the KPIs: each figure reads a range of one of these times, in the caller's scope
+        Index("ix_report_oem_created", "oem_id", "created_at"),
+        Index("ix_report_supplier_created", "supplier_id", "created_at"),
+        Index("ix_report_closed", "closed_at"),
+        Index("ix_report_contained", "contained_at"),
+        Index("ix_report_root_cause", "root_cause_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +60,10 @@ class Report(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[dt.datetime | None]
+    # When the report first left D3 (containment reached: D3 approved, or advanced where D3 is no
+    # review point) and D4 (root cause found): what the KPIs count days to. Kept on reopen.
+    contained_at: Mapped[dt.datetime | None]
+    root_cause_at: Mapped[dt.datetime | None]
     due: Mapped[dict] = mapped_column(JSONType, default=dict)
     # Bumped on every change: live views poll it cheaply (works across processes).
     change_counter: Mapped[int] = mapped_column(default=0)
@@ -163,6 +173,7 @@ class Review(db.Model):
     or the supplier's request to decline the complaint (kind "decline")."""
 
     __tablename__ = "review"
+    __table_args__ = (Index("ix_review_kind_decided", "kind", "decided_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)

@@ -40,9 +40,16 @@ def _refuse_fetch(url: str, *args, **kwargs):
     raise ValueError(f"external resources are not loaded in exports: {url[:80]}")
 
 
-def render_pdf(report: Report) -> bytes:
+def render_html_pdf(html: str) -> bytes:
+    """A page of ours as PDF, fetching nothing (the KPI review handout uses it too)."""
     from weasyprint import HTML
 
-    doc = export_document(report)
-    html = render_template("pdf/report.html", report=report, doc=doc, method=method)
     return HTML(string=html, url_fetcher=_refuse_fetch, base_url=None).write_pdf()
+
+
+def render_pdf(report: Report) -> bytes:
+    from app.web.pictures import report_pictures
+
+    doc = export_document(report)
+    html = render_template("pdf/report.html", report=report, doc=doc, method=method, pictures=report_pictures(report))
+    return render_html_pdf(html)

@@ -152,9 +152,21 @@ def advance(actor: User, report: Report, comment: Any = None, expected_stage: An
     else:
         old, new = report.stage, method.next_code(report.stage)
         report.stage = new
+        _milestone(report, old)
         audit.record("stage.advanced", actor, report, discipline=old, changes={"stage": [old, new]}, comment=comment)
         notify.stage_advanced(report, actor, old, new, comment)
     return report
+
+
+MILESTONES = {"D3": "contained_at", "D4": "root_cause_at"}
+
+
+def _milestone(report: Report, completed: str, at: dt.datetime | None = None) -> None:
+    """The first time a report leaves D3 (containment reached) or D4 (root cause found) forward,
+    recorded for the KPIs; a later return and second pass keeps the first time."""
+    column = MILESTONES.get(completed)
+    if column and getattr(report, column) is None:
+        setattr(report, column, at or utcnow())
 
 
 def meaning_for(stage: str) -> str:
@@ -318,6 +330,7 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
             report.status = Status.open
             report.stage = method.next_code(stage)
             changes = {"status": ["in_review", "open"], "stage": [stage, report.stage]}
+        _milestone(report, stage, now)
         changes["signature"] = [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": meaning, "content_hash": signed}]
         if pending:  # the signed row itself, column by column: `flask audit verify` compares them
             changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0011_language'
-down_revision = '0008_generation'
+down_revision = '0010_kpis'
 branch_labels = None
 depends_on = None
 

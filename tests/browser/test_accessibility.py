@@ -33,6 +33,8 @@ PAGES = [
     (JANA, "/actions/mine"),  # the demo's overdue containment action is hers
     (JANA, "/reports/2/actions"),
     (LUKAS, "/reports/new"),
+    (JANA, "/kpis"),  # the KPIs with their charts, of the OEM and of a supplier
+    (LUKAS, "/kpis"),
     (LUKAS, "/account"),
     ("admin@volta.example", "/admin/users"),
     ("admin@volta.example", "/admin/companies"),
