@@ -685,7 +685,7 @@ def test_wake_and_wait_survive_an_unreachable_redis(app, configure):
     try:
         notify.wake(app)  # never raises: a lost wake-up costs one poll interval
         started = time.monotonic()
-        wait_for_wake(app, threading.Event(), 0.2)
+        wait_for_wake(app, 0.2)
         assert time.monotonic() - started < 5
     finally:
         _redis_clients.pop("redis://127.0.0.1:1/0", None)

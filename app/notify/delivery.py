@@ -15,175 +15,36 @@ Without SMTP_HOST the messages are written as .eml files under <instance>/mail/ 
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
-import email.utils
 import logging
 import os
 import secrets
-import smtplib
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
 
-from flask import current_app, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app import policy
 from app.extensions import db
 from app.models import MailStatus, OutboxMessage, Report, User, utcnow
-from app.notify.enqueue import SUBJECT_MAX, clean_header
-from app.notify.settings import mail_dir, setting
+from app.notify.settings import setting
+from app.notify.transports import (  # noqa: F401 - part of this module's interface
+    CannotConnect,
+    FileTransport,
+    MailConfigError,
+    Outgoing,
+    SmtpTransport,
+    _permanent,
+    build_message,
+    envelope_sender,
+    transport_for,
+)
+from app.notify.wakeup import _redis_clients, _wake_event, wait_for_wake, wake  # noqa: F401 - part of this module's interface
 
 log = logging.getLogger("app.notify")
 
-_wake_event = threading.Event()
-_redis_clients: dict[str, object] = {}
-
-
-# --------------------------------------------------------------------------------- messages
-@dataclass(frozen=True)
-class Outgoing:
-    """What a claimed row needs for sending, read once so that commits in between cost nothing."""
-
-    id: int
-    attempts: int
-    to_email: str
-    to_name: str | None
-    subject: str
-    body_text: str
-    body_html: str | None
-    message_id: str
-    created_at: dt.datetime
-    blocked: str | None = None  # why it must not go out after all (recipient deactivated, ...)
-
-
-def build_message(app, item: Outgoing) -> EmailMessage:
-    """The e-mail for one row. EmailMessage with the SMTP policy refuses any header containing a
-    line break; the values are cleaned beforehand so that a name or title cannot even try."""
-    msg = EmailMessage(policy=email.policy.SMTP)
-    try:
-        msg["From"] = clean_header(app.config.get("MAIL_FROM") or "8D Workbench <noreply@8d-workbench.local>", 300)
-    except (ValueError, TypeError) as exc:
-        raise MailConfigError(f"MAIL_FROM is not a usable address: {exc}") from exc
-    to_email = clean_header(item.to_email, 254)
-    to_name = clean_header(item.to_name, 200)
-    msg["To"] = Address(display_name=to_name, addr_spec=to_email) if to_name else Address(addr_spec=to_email)
-    msg["Subject"] = clean_header(item.subject, SUBJECT_MAX)
-    msg["Message-ID"] = item.message_id
-    msg["Date"] = email.utils.format_datetime(item.created_at.replace(tzinfo=dt.UTC))
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to robots
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(item.body_text)
-    if item.body_html:
-        msg.add_alternative(item.body_html, subtype="html")
-    return msg
-
-
-def envelope_sender(app) -> str:
-    return email.utils.parseaddr(clean_header(app.config.get("MAIL_FROM") or "", 300))[1] or "noreply@8d-workbench.local"
-
-
-# ------------------------------------------------------------------------------- transports
-class CannotConnect(Exception):
-    """The mail server cannot be reached or refuses us: no message of the batch can go."""
-
-
-class MailConfigError(CannotConnect):
-    """MAIL_FROM or the SMTP settings are unusable: an operator's fix, not the message's fault,
-    so the batch is retried with backoff instead of failing for good."""
-
-
-class SmtpTransport:
-    """One SMTP connection per batch, opened on first use."""
-
-    def __init__(self, app):
-        self.host = app.config.get("SMTP_HOST")
-        self.port = int(app.config.get("SMTP_PORT") or 25)
-        self.security = (app.config.get("SMTP_SECURITY") or "none").lower()
-        self.username = app.config.get("SMTP_USERNAME") or ""
-        self.password = app.config.get("SMTP_PASSWORD") or ""
-        self.timeout = float(setting(app, "NOTIFY_SMTP_TIMEOUT_SECONDS"))
-        self.sender = envelope_sender(app)
-        self.conn: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        try:
-            if self.security == "ssl":
-                conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
-            elif self.security in ("none", "starttls", ""):
-                conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-                if self.security == "starttls":
-                    conn.starttls(context=ssl.create_default_context())
-                    conn.ehlo()
-            else:
-                raise MailConfigError(f"SMTP_SECURITY must be none, starttls or ssl, not {self.security!r}")
-            if self.username:
-                conn.login(self.username, self.password)
-            return conn
-        except CannotConnect:
-            raise
-        except (OSError, smtplib.SMTPException) as exc:
-            raise CannotConnect(f"SMTP server {self.host}:{self.port} unavailable: {exc!r}") from exc
-
-    def send(self, item: Outgoing, msg: EmailMessage) -> None:
-        if self.conn is None:
-            self.conn = self._connect()
-        try:
-            self.conn.send_message(msg, from_addr=self.sender, to_addrs=[clean_header(item.to_email, 254)])
-        except (smtplib.SMTPServerDisconnected, OSError):
-            self.conn = None  # reconnect for the next message
-            raise
-        except smtplib.SMTPRecipientsRefused:
-            try:
-                self.conn.rset()
-            except (OSError, smtplib.SMTPException):
-                self.conn = None
-            raise
-
-    def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.quit()
-            except (OSError, smtplib.SMTPException):
-                self.conn.close()
-            self.conn = None
-
-
-class FileTransport:
-    """No SMTP server configured (the embedded default): each message becomes <dir>/<row id>.eml.
-    Writing the same row again after a crash replaces the file - still one message."""
-
-    def __init__(self, app):
-        self.directory = mail_dir(app)
-
-    def send(self, item: Outgoing, msg: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        target = self.directory / f"outbox-{item.id:08d}.eml"
-        tmp = target.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
-        tmp.write_bytes(bytes(msg))
-        os.replace(tmp, target)
-
-    def close(self) -> None:
-        pass
-
-
-def transport_for(app):
-    return SmtpTransport(app) if app.config.get("SMTP_HOST") else FileTransport(app)
-
-
-def _permanent(exc: Exception) -> bool:
-    """Errors that retrying cannot fix: a malformed message, or the server refusing the recipient
-    for good (5xx). Server outages and 4xx answers are retried."""
-    if isinstance(exc, (ValueError, TypeError, UnicodeError)):
-        return True
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    return False
 
 
 # ----------------------------------------------------------------------------- bookkeeping
@@ -438,59 +299,6 @@ def deliver_all_due(app, batch: int = 50, worker_id: str | None = None, max_batc
     return sent
 
 
-# ------------------------------------------------------------------------------------ wake-up
-def _redis(url: str):
-    """A Redis client for the wake-ups, or None when the redis package is not installed."""
-    if url not in _redis_clients:
-        try:
-            import redis  # optional: only used when REDIS_URL is set
-        except ImportError:
-            log.warning("outbox: REDIS_URL is set but the redis package is missing; workers poll instead")
-            _redis_clients[url] = None
-        else:
-            _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-    return _redis_clients[url]
-
-
-def wake(app=None) -> None:
-    """Tell the workers there is mail. Call it after a commit that wrote outbox rows.
-
-    Wakes the worker threads of this process at once and, with REDIS_URL, those of other
-    processes. Never raises: the workers poll anyway, a lost wake-up only costs a second.
-    """
-    _wake_event.set()
-    if app is None and has_app_context():
-        app = current_app._get_current_object()
-    url = app.config.get("REDIS_URL") if app is not None else None
-    if not url:
-        return
-    try:
-        client = _redis(url)
-        if client is not None:
-            client.lpush(setting(app, "NOTIFY_REDIS_KEY"), "1")
-    except Exception as exc:  # noqa: BLE001 - waking is best effort
-        log.debug("outbox: could not wake workers through Redis: %r", exc)
-
-
-def wait_for_wake(app, stop_event: threading.Event, timeout: float) -> None:
-    """Sleep until wake(), stop, or the poll timeout - whichever comes first.
-
-    With Redis the wait is a BLPOP on NOTIFY_REDIS_KEY, so a wake() in any process ends it."""
-    url = app.config.get("REDIS_URL")
-    client = _redis(url) if url else None
-    if client is not None:
-        try:
-            key = setting(app, "NOTIFY_REDIS_KEY")
-            if client.blpop([key], timeout=max(1, round(timeout))):
-                client.delete(key)  # one delivery round serves all queued wake-ups
-            _wake_event.clear()
-            return
-        except Exception as exc:  # noqa: BLE001 - fall back to the local event and polling
-            log.debug("outbox: Redis wait failed, polling instead: %r", exc)
-    _wake_event.wait(timeout)
-    _wake_event.clear()
-
-
 # -------------------------------------------------------------------------------- the loop
 def run_worker(app, stop_event: threading.Event | None = None, poll_seconds: float = 1.0, batch: int = 50, worker_id: str | None = None) -> None:
     """Deliver due mail, run the daily jobs once a day, then sleep until woken or `poll_seconds`.
@@ -515,7 +323,7 @@ def run_worker(app, stop_event: threading.Event | None = None, poll_seconds: flo
             log.exception("outbox worker %s: delivery round failed", worker_id)
         if claimed >= batch or stop.is_set():
             continue  # more may be due right now
-        wait_for_wake(app, stop, poll_seconds)
+        wait_for_wake(app, poll_seconds)
     log.info("outbox worker %s stopped", worker_id)
 
 

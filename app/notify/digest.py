@@ -22,6 +22,21 @@ from app.notify.enqueue import NAME_MAX, absolute_link, clean_header, mail_local
 from app.notify.periodic import register_daily
 
 
+def _still_visible(user: User | None, rows: list[OutboxMessage], reports: dict[int, Report | None]) -> list[OutboxMessage]:
+    """The held mails the user may still read; the others are marked failed with the reason."""
+    visible = []
+    for row in rows:
+        if row.report_id is not None and row.report_id not in reports:
+            reports[row.report_id] = db.session.get(Report, row.report_id)
+        report = reports.get(row.report_id) if row.report_id is not None else None
+        if user is not None and user.active and (row.report_id is None or (report is not None and policy.can_view(user, report))):
+            visible.append(row)
+        else:
+            row.status = MailStatus.failed
+            row.last_error = "recipient deactivated or may no longer see the report; left out of the digest"
+    return visible
+
+
 def build_digests(today: dt.date | None = None) -> int:
     """Write the digests due today in the current transaction (the caller commits); returns how many."""
     today = today or utcnow().date()
@@ -44,17 +59,7 @@ def build_digests(today: dt.date | None = None) -> int:
         if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
             continue
         user = db.session.get(User, user_id)
-        visible = []
-        for row in rows:
-            if row.report_id is not None and row.report_id not in reports:
-                reports[row.report_id] = db.session.get(Report, row.report_id)
-            report = reports.get(row.report_id) if row.report_id is not None else None
-            allowed = user is not None and user.active and (row.report_id is None or (report is not None and policy.can_view(user, report)))
-            if allowed:
-                visible.append(row)
-            else:
-                row.status = MailStatus.failed
-                row.last_error = "recipient deactivated or may no longer see the report; left out of the digest"
+        visible = _still_visible(user, rows, reports)
         if not visible:
             continue
         n = len(visible)

@@ -153,7 +153,6 @@ def enqueue(
     mandatory = mandatory or category in MANDATORY_CATEGORIES
     modes = preference_modes([u.id for u in users], category)
     link = absolute_link(link) if link else (report_link(report) if report is not None else absolute_link("/"))
-    now = utcnow()
     rows: list[OutboxMessage] = []
     for user in users:
         mode = modes.get(user.id, NotificationMode.immediate)
@@ -162,49 +161,41 @@ def enqueue(
         key = f"{dedupe_key}:to:{user.id}"[:200] if dedupe_key else None
         if key and db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
             continue
-        with mail_locale(user):  # a lazy subject takes the recipient's language
-            subject_text = clean_header(subject, SUBJECT_MAX)
-        text, html = render_bodies(
-            template,
-            {
-                **(context or {}),
-                "recipient": user,
-                "report": report,
-                "link": link,
-                "subject": subject_text,
-                "category": category,
-                "mandatory": mandatory,
-                "base_url": absolute_link("/"),
-                "settings_link": absolute_link("/account"),
-            },
-            user,
-        )
-        row = OutboxMessage(
-            created_at=now,
-            category=category,
-            event=event,
-            report_id=report.id if report is not None else None,
-            recipient_id=user.id,
-            to_email=clean_header(user.email, 254),
-            to_name=clean_header(user.name, NAME_MAX) or None,
-            subject=subject_text,
-            body_text=text,
-            body_html=html,
-            link=link,
-            status=MailStatus.held if mode == NotificationMode.digest else MailStatus.pending,
-            attempts=0,
-            next_attempt_at=now,
-            dedupe_key=key,
-        )
-        if key:
-            # Two workers running the same daily job: the unique key lets exactly one row in;
-            # the savepoint keeps the caller's transaction usable for the loser.
-            try:
-                with db.session.begin_nested():
-                    db.session.add(row)
-            except IntegrityError:
-                continue
-        else:
-            db.session.add(row)
-        rows.append(row)
+        row = _message(user, event, category, report, subject, template, context, link, mandatory)
+        row.status, row.dedupe_key = (MailStatus.held if mode == NotificationMode.digest else MailStatus.pending), key
+        if _add(row, unique=bool(key)):
+            rows.append(row)
     return rows
+
+
+def _message(user: User, event: str, category: str, report: Report | None, subject: Any, template: str, context: dict[str, Any] | None,
+             link: str, mandatory: bool) -> OutboxMessage:
+    """One recipient's mail, written in their language."""
+    now = utcnow()
+    with mail_locale(user):  # a lazy subject takes the recipient's language
+        subject_text = clean_header(subject, SUBJECT_MAX)
+    text, html = render_bodies(
+        template,
+        {**(context or {}), "recipient": user, "report": report, "link": link, "subject": subject_text, "category": category,
+         "mandatory": mandatory, "base_url": absolute_link("/"), "settings_link": absolute_link("/account")},
+        user,
+    )
+    return OutboxMessage(
+        created_at=now, category=category, event=event, report_id=report.id if report is not None else None, recipient_id=user.id,
+        to_email=clean_header(user.email, 254), to_name=clean_header(user.name, NAME_MAX) or None, subject=subject_text,
+        body_text=text, body_html=html, link=link, attempts=0, next_attempt_at=now,
+    )
+
+
+def _add(row: OutboxMessage, unique: bool) -> bool:
+    """Add the row; with a dedupe key, two workers running the same daily job let exactly one row
+    in (the unique key), and the savepoint keeps the caller's transaction usable for the loser."""
+    if not unique:
+        db.session.add(row)
+        return True
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True

@@ -66,6 +66,31 @@ def check_can_upload(actor: User, report: Report, forbidden: str | None = None) 
         raise Conflict(_("The report is closed."), {"rule": "closed"})
 
 
+def _publish(report: Report, source: BinaryIO | StagedBlob, name: str):
+    """The file in the store (published before any row refers to it), or the refusal as users read it."""
+    try:
+        store = get_store(current_app)
+        if isinstance(source, StagedBlob):
+            return store.publish(source, filename=name)
+        else:
+            return store.ingest(source, max_bytes(), filename=name)
+    except stored.TooLarge:
+        raise TooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
+    except stored.EmptyFile:
+        raise Invalid(_("The file is empty."), fields={"file": "is empty"}) from None
+    except stored.OversizedImage as exc:
+        raise UnsupportedMediaType(_("This image is not accepted as evidence: %(reason)s", reason=str(exc)),
+                                   {"content_type": exc.mime, "rule": "image_too_large"}) from None
+    except stored.DisallowedType as exc:
+        raise UnsupportedMediaType(
+            _("This type of file is not accepted as evidence: %(reason)s Accepted: PDF, PNG, JPEG, WebP, CSV, text, Office documents, ZIP.", reason=str(exc)),
+            {"content_type": getattr(exc, "mime", None)},
+        ) from None
+    except stored.StorageError as exc:  # the store's trouble, not the file's: nothing was stored
+        current_app.logger.error("evidence upload to report %s: the store failed: %s", report.id, exc)
+        raise store_unavailable() from None
+
+
 def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename: Any, discipline: Any, action_id: Any = None,
            description: Any = None, replaces_id: Any = None, claim: Any = None) -> Attachment:
     """`source` is a binary stream, or a file the request reader already staged in the store
@@ -87,27 +112,7 @@ def upload(actor: User, report: Report, source: BinaryIO | StagedBlob, filename:
     replaces = _of_report(report, Attachment, replaces_id, "replaces_id", _("The evidence to replace does not belong to this report."),
                           "is not evidence of this report")
     name = safe_display_name(filename if isinstance(filename, str) else "")
-    try:
-        store = get_store(current_app)
-        if isinstance(source, StagedBlob):
-            blob = store.publish(source, filename=name)
-        else:
-            blob = store.ingest(source, max_bytes(), filename=name)
-    except stored.TooLarge:
-        raise TooLarge(_("The file is too large (at most %(mb)s MB).", mb=current_app.config["MAX_UPLOAD_MB"])) from None
-    except stored.EmptyFile:
-        raise Invalid(_("The file is empty."), fields={"file": "is empty"}) from None
-    except stored.OversizedImage as exc:
-        raise UnsupportedMediaType(_("This image is not accepted as evidence: %(reason)s", reason=str(exc)),
-                                   {"content_type": exc.mime, "rule": "image_too_large"}) from None
-    except stored.DisallowedType as exc:
-        raise UnsupportedMediaType(
-            _("This type of file is not accepted as evidence: %(reason)s Accepted: PDF, PNG, JPEG, WebP, CSV, text, Office documents, ZIP.", reason=str(exc)),
-            {"content_type": getattr(exc, "mime", None)},
-        ) from None
-    except stored.StorageError as exc:  # the store's trouble, not the file's: nothing was stored
-        current_app.logger.error("evidence upload to report %s: the store failed: %s", report.id, exc)
-        raise store_unavailable() from None
+    blob = _publish(report, source, name)
     att = Attachment(
         report_id=report.id, discipline=code, action_id=action.id if action else None,
         filename=name, size=blob.size, sha256=blob.sha256, content_type=blob.mime, storage_key=blob.key,

@@ -82,96 +82,105 @@ def _choice_label(options, value) -> str:
     return next((str(c.label) for c in options if c.value == value), str(value))
 
 
-def register(app) -> None:
+def _globals() -> dict:
+    return {
+        "policy": policy,
+        "method": method,
+        "Status": Status,
+        "csp_nonce": lambda: getattr(g, "csp_nonce", ""),
+        "language_names": i18n.NAMES,
+        "current_language": i18n.current_language,
+        "status_label": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
+        "enum_label": lambda v: str(ENUM_LABELS.get(getattr(v, "value", v), getattr(v, "value", v))),
+        "role_label": lambda r: str(_role_labels().get(getattr(r, "value", r), r)),
+    }
+
+
+def js_messages() -> dict:
+    """The few texts the scripts write themselves (static/js), in the page's language."""
     from flask_babel import gettext
 
-    @app.context_processor
-    def _globals():
-        return {
-            "policy": policy,
-            "method": method,
-            "Status": Status,
-            "csp_nonce": lambda: getattr(g, "csp_nonce", ""),
-            "language_names": i18n.NAMES,
-            "current_language": i18n.current_language,
-            "status_label": lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s)),
-            "enum_label": lambda v: str(ENUM_LABELS.get(getattr(v, "value", v), getattr(v, "value", v))),
-            "role_label": lambda r: str(_role_labels().get(getattr(r, "value", r), r)),
-        }
+    return {k: gettext(k) for k in JS_TEXTS}
 
-    @app.template_global("js_messages")
-    def _js_messages() -> dict:
-        """The few texts the scripts write themselves (static/js), in the page's language."""
-        return {k: gettext(k) for k in JS_TEXTS}
 
-    @app.template_global("decline_reason")
-    def _decline_reason(value) -> str:
-        from app.notify.events import DECLINE_REASONS
+def decline_reason(value) -> str:
+    from app.notify.events import DECLINE_REASONS
 
-        return str(DECLINE_REASONS.get(value, value or ""))
+    return str(DECLINE_REASONS.get(value, value or ""))
 
-    @app.template_global("location_label")
-    def _location_label(value) -> str:
-        return _choice_label(method.definition.LOCATIONS, value)
 
-    @app.template_global("cause_label")
-    def _cause_label(value) -> str:
-        return _choice_label(method.definition.CAUSE_KINDS, value)
+def location_label(value) -> str:
+    return _choice_label(method.definition.LOCATIONS, value)
 
-    @app.template_filter("event_label")
-    def _event_label(action: str) -> str:
-        return str(EVENT_LABELS.get(action, action))
 
-    @app.template_filter("dict_without")
-    def _dict_without(value: dict, *keys):
-        return {k: v for k, v in value.items() if k not in keys}
+def cause_label(value) -> str:
+    return _choice_label(method.definition.CAUSE_KINDS, value)
 
-    @app.template_global("report_overdue")
-    def _report_overdue(report) -> bool:
-        from app.serialize import report_overdue
 
-        return report_overdue(report)
+def event_label(action: str) -> str:
+    return str(EVENT_LABELS.get(action, action))
 
-    @app.template_global("is_overdue")
-    def _is_overdue(action) -> bool:
-        from app.services.action_queries import is_overdue
 
-        return is_overdue(action)
+def dict_without(value: dict, *keys):
+    return {k: v for k, v in value.items() if k not in keys}
 
-    @app.template_global("today_iso")
-    def _today_iso():
-        from app.models import utcnow
 
-        return utcnow().date().isoformat()
+def report_overdue(report) -> bool:
+    from app.serialize import report_overdue as overdue
 
-    @app.template_filter("dt")
-    def _dt(value):
-        if value is None:
-            return ""
-        if isinstance(value, dt.datetime):
-            return i18n.format_moment(value)
-        return i18n.format_day(value) if isinstance(value, dt.date) else str(value)
+    return overdue(report)
 
-    app.add_template_filter(i18n.format_day, "day")
-    app.add_template_filter(i18n.format_moment, "moment")
-    app.add_template_filter(i18n.format_number, "num")
 
-    @app.template_filter("tojson_attr")
-    def _tojson_attr(value):
-        return json.dumps(value, ensure_ascii=False)
+def is_overdue(action) -> bool:
+    from app.services.action_queries import is_overdue as overdue
 
-    @app.template_filter("display")
-    def _display(value, field=None):
-        """A stored value as a reviewer reads it."""
-        if value is None or value == "":
-            return Markup('<span class="text-body-secondary">—</span>')
-        if isinstance(value, bool):
-            return gettext("Yes") if value else gettext("No")
-        if field is not None and field.type == "choice":
-            return field.choice_label(value)
-        if field is not None and field.type == "date":
-            return i18n.format_day(value)
-        if isinstance(value, int | float):
-            return i18n.format_number(value)
-        return value
+    return overdue(action)
 
+
+def today_iso() -> str:
+    from app.models import utcnow
+
+    return utcnow().date().isoformat()
+
+
+def moment_or_day(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return i18n.format_moment(value)
+    return i18n.format_day(value) if isinstance(value, dt.date) else str(value)
+
+
+def tojson_attr(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def display(value, field=None):
+    """A stored value as a reviewer reads it."""
+    from flask_babel import gettext
+
+    if value is None or value == "":
+        return Markup('<span class="text-body-secondary">—</span>')
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if field is not None and field.type == "choice":
+        return field.choice_label(value)
+    if field is not None and field.type == "date":
+        return i18n.format_day(value)
+    if isinstance(value, int | float):
+        return i18n.format_number(value)
+    return value
+
+
+GLOBALS = {"js_messages": js_messages, "decline_reason": decline_reason, "location_label": location_label, "cause_label": cause_label,
+           "report_overdue": report_overdue, "is_overdue": is_overdue, "today_iso": today_iso}
+FILTERS = {"event_label": event_label, "dict_without": dict_without, "dt": moment_or_day, "day": i18n.format_day, "moment": i18n.format_moment,
+           "num": i18n.format_number, "tojson_attr": tojson_attr, "display": display}
+
+
+def register(app) -> None:
+    app.context_processor(_globals)
+    for name, function in GLOBALS.items():
+        app.add_template_global(function, name)
+    for name, function in FILTERS.items():
+        app.add_template_filter(function, name)
