@@ -17,7 +17,7 @@ and sees no report of a company they do not belong to.
 
 from __future__ import annotations
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import false, or_, select, true, union
 
 from app.models import (
     EDITING_ROLES,
@@ -162,8 +162,14 @@ def can_cascade(user, report: Report) -> bool:
 
 
 def cascade_targets_clause(report: Report):
-    """Companies a report's supplier may cascade to: any active company but the report's two."""
-    return Company.active.is_(True) & Company.id.not_in([report.oem_id, report.supplier_id])
+    """Companies a report's supplier may cascade to: its own suppliers (linked by a platform
+    administrator, or its suppliers in other reports) - active, and neither of the report's two.
+    Nobody learns of a company their own does not work with."""
+    from app.models import SupplierLink
+
+    own_suppliers = union(select(SupplierLink.supplier_id).where(SupplierLink.customer_id == report.supplier_id),
+                          select(Report.supplier_id).where(Report.oem_id == report.supplier_id))
+    return Company.active.is_(True) & Company.id.in_(own_suppliers) & Company.id.not_in([report.oem_id, report.supplier_id])
 
 
 def sees_cascade_content(user, parent: Report) -> bool:
@@ -283,12 +289,23 @@ def outbox_clause(user):
     return own
 
 
+def partners_of(company_id: int):
+    """SQL: the companies `company_id` works with - those it shares a report with, on either side,
+    and those linked to it as its supplier or its customer (SupplierLink)."""
+    from app.models import SupplierLink
+
+    return union(select(Report.supplier_id).where(Report.oem_id == company_id),
+                 select(Report.oem_id).where(Report.supplier_id == company_id),
+                 select(SupplierLink.supplier_id).where(SupplierLink.customer_id == company_id),
+                 select(SupplierLink.customer_id).where(SupplierLink.supplier_id == company_id))
+
+
 def pickable_companies_clause(user):
     """Companies the caller may pick as report parties: their own, those of the other kind (an
-    OEM's suppliers, a supplier's customers) and those their company already shares a report with
-    (a Tier-1's sub-supplier, once a cascade links them).
+    OEM's suppliers, a supplier's customers) and the partners of their company (a Tier-1's
+    sub-suppliers, linked by a platform administrator or by a report they share).
 
-    A supplier never learns of another supplier it has no report with. Company admins see what
+    A supplier never learns of another supplier it does not work with. Company admins see what
     their company's people see; platform admins see every company (no report content).
     """
     if not _usable(user):
@@ -296,9 +313,7 @@ def pickable_companies_clause(user):
     if is_platform_admin(user):
         return true()
     other = CompanyKind.supplier if user.company.kind == CompanyKind.oem else CompanyKind.oem
-    mine = user.company_id
-    partners = select(Report.supplier_id).where(Report.oem_id == mine).union(select(Report.oem_id).where(Report.supplier_id == mine))
-    return or_(Company.id == mine, Company.kind == other, Company.id.in_(partners))
+    return or_(Company.id == user.company_id, Company.kind == other, Company.id.in_(partners_of(user.company_id)))
 
 
 def listable_users_clause(user, report: Report | None = None):
@@ -333,4 +348,4 @@ def report_is_frozen(report: Report, discipline: str) -> bool:
 
 
 __all__ = [name for name in dir() if name.startswith(("can_", "is_", "visible_", "pickable_", "listable_", "may_", "team_", "report_", "managed_",
-                                                         "admin_", "outbox_", "cascade_", "sees_"))]
+                                                         "admin_", "outbox_", "cascade_", "sees_", "partners_"))]

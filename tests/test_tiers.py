@@ -11,6 +11,7 @@ import pytest
 from app.extensions import db as _db
 from app.method import CODES
 from app.models import Report, Status
+from app.services import accounts
 from app.services import reports as report_service
 from app.services import team as team_service
 
@@ -25,6 +26,7 @@ def tiers(parties, make_company, make_user):
     p.cellmaker = make_company("supplier", "Hanse Cell GmbH")
     p.cell_eng = make_user("engineer", p.cellmaker, "Ole Hansen")
     p.cell_lead = make_user("quality_lead", p.cellmaker, "Greta Lund")
+    accounts.link_supplier(None, p.supplier, p.cellmaker)  # CellTech buys its cells from Hanse Cell (a platform admin recorded it)
     report = report_service.create_report(p.oem_eng, {"title": "Cracked cell-tab welds", "oem_id": p.oem.id, "supplier_id": p.supplier.id,
                                                        "part_number": "BM-12S-4471"})
     team_service.add_member(p.oem_eng, report, p.sup_eng.id, "leader")
@@ -68,7 +70,7 @@ def test_only_the_suppliers_leader_or_champion_cascades(api, tiers, who, status)
 def test_cascade_refuses_bad_targets_and_closed_reports(api, tiers):
     p = tiers
     client = api(p.sup_eng)
-    for target in (p.oem.id, p.supplier.id, 999999):
+    for target in (p.oem.id, p.supplier.id, p.other.id, 999999):  # Nordpack: no supplier of CellTech
         r = client.post(f"/api/v1/reports/{p.report_id}/cascade", json={"supplier_id": target, "title": "x"})
         assert r.status_code == 422 and "supplier_id" in r.get_json()["details"]["fields"]
     assert client.post(f"/api/v1/reports/{p.report_id}/cascade", json={"supplier_id": "7", "title": "x"}).status_code == 400

@@ -86,17 +86,26 @@ def accept_invitation(token: str):
     return created(as_admin_user(user))
 
 
-@operation("A company's settings: whether its people may be invited by e-mail (its admin)", "admin", response=tiers.CompanySettingsShape,
-           body=tiers.CompanySettings, errors=(403,), description="A company admin changes their own company (another: 404); platform "
-           "admins any.")
+@operation("A company's settings: invitations by e-mail (its admin), supplier links (platform admin)", "admin",
+           response=tiers.CompanySettingsShape, body=tiers.CompanySettings, errors=(403, 422),
+           description="A company admin changes allow_invitations of their own company (another company: 404); supplier_ids (platform "
+           "admins only, else 403) adds the companies it buys from - where its 8Ds may cascade.")
 @bp.route("/admin/companies/<int:company_id>", methods=["PATCH"])
 def admin_company_settings(company_id: int):
     if not policy.can_administer(current_user):
         raise Forbidden("Administrators only.")
     company = db.session.get(Company, company_id) if is_id(company_id) else None
-    if company is None:
+    if company is None or not policy.can_configure_company(current_user, company):
         raise NotFound("No such company.")
     data = json_body()
-    invitations.set_allow_invitations(current_user, company, data.get("allow_invitations"))
+    if "allow_invitations" in data:
+        invitations.set_allow_invitations(current_user, company, data.get("allow_invitations"))
+    if "supplier_ids" in data:
+        invitations.add_suppliers(current_user, company, data.get("supplier_ids"))
     db.session.commit()
-    return respond(tiers.CompanySettingsShape(id=company.id, name=company.name, allow_invitations=company.allow_invitations))
+    return respond(as_company_settings(company))
+
+
+def as_company_settings(company: Company) -> tiers.CompanySettingsShape:
+    return tiers.CompanySettingsShape(id=company.id, name=company.name, allow_invitations=company.allow_invitations,
+                                      supplier_ids=invitations.supplier_ids(company))

@@ -1,6 +1,6 @@
 """All models, one module per aggregate."""
 
-from app.models.accounts import ApiToken, Company, CompanyKind, LoginBudget, LoginSession, Role, User
+from app.models.accounts import ApiToken, Company, CompanyKind, LoginBudget, LoginSession, Role, SupplierLink, User
 from app.models.action import DISCIPLINE_OF_KIND, Action, ActionKind, ActionStatus
 from app.models.audit import AuditAnchor, AuditEvent, AuditSeal
 from app.models.base import MAX_ID, is_id, iso, utcnow
@@ -52,6 +52,7 @@ __all__ = [
     "Review",
     "Role",
     "STEERING_ROLES",
+    "SupplierLink",
     "Status",
     "TeamMember",
     "TeamRole",

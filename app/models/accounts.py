@@ -58,6 +58,18 @@ class Company(db.Model):
     users: Mapped[list[User]] = relationship(back_populates="company", lazy="raise_on_sql")
 
 
+class SupplierLink(db.Model):
+    """A company buys from another: the customer's supplier, to which its 8Ds may cascade. Recorded
+    by a platform administrator (who sees every company); reports between two companies link them
+    as well (app/policy.py)."""
+
+    __tablename__ = "supplier_link"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("company.id"), primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("company.id"), primary_key=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
 

@@ -70,13 +70,16 @@ class InvitationAccept(Body):
 
 
 class CompanySettings(Body):
-    allow_invitations: bool
+    allow_invitations: bool = absent("may a report's leader or champion invite this company's people by e-mail (its admin decides)")
+    supplier_ids: list[ID] = absent("companies this one buys from, added to its supplier links (platform admins only): its 8Ds may "
+                                    "cascade there")
 
 
 class CompanySettingsShape(Shape):
     id: ID
     name: str
     allow_invitations: bool
+    supplier_ids: list[ID] = Field(description="the companies this one buys from (supplier links)")
 
 
 class InvitationList(Shape):

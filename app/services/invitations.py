@@ -169,3 +169,22 @@ def set_allow_invitations(actor: User, company: Company, value: Any) -> Company:
         audit.record("company.settings_changed", actor, changes={"allow_invitations": [company.allow_invitations, value]}, company_id=company.id)
         company.allow_invitations = value
     return company
+
+
+def add_suppliers(actor: User, company: Company, supplier_ids: Any) -> None:
+    """Supplier links of `company` (platform admins): the companies it buys from."""
+    if not isinstance(supplier_ids, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in supplier_ids):
+        raise BadRequest("'supplier_ids' must be a list of company ids.", {"fields": {"supplier_ids": "must be a list of integer ids"}})
+    if not policy.can_create_company(actor):
+        raise Forbidden(_("Only platform administrators record which companies supply which."))
+    for supplier_id in supplier_ids:
+        supplier = db.session.get(Company, supplier_id) if is_id(supplier_id) else None
+        if supplier is None:
+            raise Invalid(_("No such company."), fields={"supplier_ids": f"{supplier_id} is not a company"})
+        accounts.link_supplier(actor, company, supplier)
+
+
+def supplier_ids(company: Company) -> list[int]:
+    from app.models import SupplierLink
+
+    return list(db.session.scalars(select(SupplierLink.supplier_id).where(SupplierLink.customer_id == company.id).order_by(SupplierLink.supplier_id)))

@@ -2,7 +2,8 @@
 
 Reports get `parent_id` (the report a cascade was opened from) and `cascade_discipline`;
 companies get `allow_invitations` (default on, for the companies there are too); a new table
-holds invitations (only a hash of each link's key). Existing data is kept as it is: a report's
+holds invitations (only a hash of each link's key), another the supplier links a platform
+administrator records (a Tier-1 and its sub-suppliers). Existing data is kept as it is: a report's
 `oem_id` is its customer, whatever the company's kind.
 
 Revision ID: 0013_tiers_invitations
@@ -56,9 +57,20 @@ def upgrade():
     sa.UniqueConstraint('token_hash', name=op.f('uq_invitation_token_hash'))
     )
     op.create_index(op.f('ix_invitation_report_id'), 'invitation', ['report_id'], unique=False)
+    op.create_table('supplier_link',
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['company.id'], name=op.f('fk_supplier_link_customer_id_company')),
+    sa.ForeignKeyConstraint(['supplier_id'], ['company.id'], name=op.f('fk_supplier_link_supplier_id_company')),
+    sa.PrimaryKeyConstraint('customer_id', 'supplier_id', name=op.f('pk_supplier_link'))
+    )
+    op.create_index(op.f('ix_supplier_link_supplier_id'), 'supplier_link', ['supplier_id'], unique=False)
 
 
 def downgrade():
+    op.drop_index(op.f('ix_supplier_link_supplier_id'), table_name='supplier_link')
+    op.drop_table('supplier_link')
     op.drop_index(op.f('ix_invitation_report_id'), table_name='invitation')
     op.drop_table('invitation')
     with op.batch_alter_table('company', schema=None) as batch_op:

@@ -32,3 +32,12 @@ class UserEditForm(FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password (at least 12 characters)"), validators=[DataRequired(), Length(max=256)])
+
+
+class CompanySettingsForm(FlaskForm):
+    allow_invitations = SelectField(_l("Invitations by e-mail"), choices=[("1", _l("allowed")), ("0", _l("not allowed"))])
+
+
+class SupplierLinkForm(FlaskForm):
+    customer_id = SelectField(_l("Customer (e.g. a Tier-1)"), coerce=int, choices=[], validate_choice=False)
+    supplier_id = SelectField(_l("buys from (its sub-supplier)"), coerce=int, choices=[], validate_choice=False)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from app.web.reports import evidence, live, routes  # noqa: E402,F401
+from app.web.reports import evidence, live, routes, tiers  # noqa: E402,F401

@@ -99,8 +99,11 @@ def new_report():
     if not policy.can_create_report(current_user):
         abort(403)
     companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user), Company.active.is_(True)).order_by(Company.name)).all()
-    oems = [c for c in companies if c.kind == CompanyKind.oem]
-    suppliers = [c for c in companies if c.kind == CompanyKind.supplier]
+    # The caller's own company may take either side (a Tier-1 is its sub-supplier's customer);
+    # the others are offered on the side their kind usually takes.
+    own = current_user.company_id
+    oems = [c for c in companies if c.kind == CompanyKind.oem or c.id == own]
+    suppliers = [c for c in companies if c.kind == CompanyKind.supplier or c.id == own]
     errors: dict[str, str] = {}
     values: dict = {}
     if request.method == "POST":
@@ -169,6 +172,12 @@ def discipline_fragment(report: Report, code: str, entry, values: dict, errors: 
         while len(_FRAGMENTS) > 256:
             _FRAGMENTS.popitem(last=False)
     return html
+
+
+def tier_panel(report: Report, code: str) -> dict:
+    from app.web.reports.tiers import tier_panel as panel
+
+    return panel(report, code)
 
 
 def _workspace(report: Report, code: str | None, *, values=None, errors=None, status=200, header_errors=None, header_values=None, show_gate=False):
@@ -251,6 +260,7 @@ def _workspace(report: Report, code: str | None, *, values=None, errors=None, st
             report_actions=db.session.scalars(actions_query(current_user, {"report_id": str(report.id)})).unique().all(),
             comment_counts=comment_counts,
             edit_window_open=lambda c: (utcnow() - c.created_at).total_seconds() < 15 * 60,
+            tiers=tier_panel(report, code),
         ),
         status,
     )
