@@ -148,3 +148,27 @@ def test_listing_and_revoking_are_for_the_team_managers(api, parties, report):
     assert api(p.admin).get(f"/api/v1/reports/{report}/invitations").status_code == 200  # an admin of one of its companies
     assert api(p.admin).delete(f"/api/v1/invitations/{inv['id']}").status_code == 204
     assert _db.session.get(Invitation, inv["id"]).revoked_at is not None
+
+
+def test_the_invitation_mail_goes_out_through_the_outbox_to_the_address(app, api, parties, report, tmp_path):
+    """The invitee has no account yet: the mail is written to the address and the worker sends it
+    (here as an .eml file) with the link to /invitations/<token>."""
+    import email
+    import email.policy
+
+    from app import notify
+
+    p = parties
+    saved = {k: app.config.get(k) for k in ("SMTP_HOST", "NOTIFY_MAIL_DIR")}
+    app.config.update(SMTP_HOST="", NOTIFY_MAIL_DIR=str(tmp_path / "mail"))
+    try:
+        _invite(api, p.sup_eng, report, company_id=p.supplier.id)
+        _db.session.commit()
+        assert notify.deliver_due(app) >= 1  # with the "added to the team" mails of building the team
+    finally:
+        app.config.update(saved)
+    mails = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in sorted((tmp_path / "mail").glob("*.eml"))]
+    [mail] = [m for m in mails if m["To"].addresses[0].addr_spec == "nina.neu@celltech.example"]
+    assert _db.session.scalar(select(OutboxMessage.status).where(OutboxMessage.to_email == "nina.neu@celltech.example")).value == "sent"
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Hello Nina Neu" in body and f"/invitations/{_link('nina.neu@celltech.example')}" in body
