@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from app.method.definition import BY_CODE, HEADER_BY_NAME, HEADER_FIELDS, LOCATIONS, MANDATORY_LOCATIONS
 from app.method.fields import Field, is_blank, parse_date
+from app.method.tiers import cascade_problem
 
 BLOCK = "block"
 WARN = "warn"
@@ -412,21 +413,10 @@ def rules_d4(ctx: GateContext, out: list[Finding]) -> None:
 
 
 def _cascaded(ctx: GateContext, code: str, cause: dict[str, Any], fact: str, out: list[Finding]) -> bool:
-    """Does a cause refer to a cascaded 8D that delivered `fact` (its verified cause, or its
-    verified corrective action)? A reference to an unknown or unfinished cascade blocks."""
-    number = cause.get("cascade")
-    if is_blank(number):
-        return False
-    child = ctx.cascade(number)
-    ref = cause.get("ref") or "?"
-    if child is None:
-        out.append(Finding(BLOCK, _("%(d)s: cause %(ref)s refers to %(n)s, which is not a cascade of this report.", d=code, ref=ref, n=number)))
-        return True
-    if not child[fact]:
-        what = _("its root cause verified") if fact == "cause_verified" else _("its corrective action verified")
-        out.append(Finding(BLOCK, _("%(d)s: cause %(ref)s waits for the cascaded 8D %(n)s (now %(s)s, %(st)s) to have %(w)s.",
-                                    d=code, ref=ref, n=child["number"], s=child["stage"], st=child["status"].replace("_", " "), w=what)))
-    return True
+    refers, problem = cascade_problem(ctx, code, cause, fact)
+    if problem:
+        out.append(Finding(BLOCK, problem))
+    return refers
 
 
 def durable(action: dict[str, Any]) -> bool:
