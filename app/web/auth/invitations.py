@@ -17,6 +17,9 @@ from app.web.auth.forms import InvitationAcceptForm
 
 
 def _sign_in(user) -> None:
+    """The new account is signed in; a session someone had in this browser ends first."""
+    if session.get("sid"):
+        accounts.end_session(session.get("sid"))
     logout_user()
     session.clear()  # a fresh session (no fixation)
     record = accounts.start_session(user, request.remote_addr)
