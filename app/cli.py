@@ -45,6 +45,25 @@ def company_create(name: str, kind: str) -> None:
     click.echo(f"Created company {company.name} ({company.kind.value}), id {company.id}.")
 
 
+@company_cli.command("link")
+@click.argument("customer")
+@click.argument("supplier")
+def company_link(customer: str, supplier: str) -> None:
+    """Record that CUSTOMER buys from SUPPLIER (its 8Ds may cascade there)."""
+    from app.services import accounts
+
+    found = {n: db.session.scalar(select(Company).where(Company.name == n)) for n in (customer, supplier)}
+    missing = [n for n, c in found.items() if c is None]
+    if missing:
+        raise click.ClickException(f"No company named {missing[0]!r}.")
+    try:
+        new = accounts.link_supplier(None, found[customer], found[supplier])
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{customer} buys from {supplier}" + ("." if new else " (recorded before)."))
+
+
 @user_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True)

@@ -1,5 +1,5 @@
-"""Demo data: one OEM, two suppliers, a user of every role in each, and three reports at
-different stages, written the way a battery-pack supplier writes them. Built through the same
+"""Demo data: one OEM, two suppliers and a sub-supplier, a user of every role in each, three
+reports at different stages and a cascade of one of them to the sub-supplier, written the way a battery-pack supplier writes them. Built through the same
 services as the app, so the audit trail is real - and the gates are passed honestly: the
 containment, corrective and preventive work are tracked actions verified by a second person, the
 claims of proof are real (small generated) files uploaded through the evidence service, and the
@@ -45,6 +45,12 @@ PEOPLE = {
         ("karin.lund@nordpack.example", "Karin Lund", "quality_lead"),
         ("sven.lind@nordpack.example", "Sven Lind", "engineer"),
         ("ola.nilsson@nordpack.example", "Ola Nilsson", "viewer"),
+    ]),
+    # CellTech's nitrogen supplier for the brazing furnaces: the coolant leak is cascaded to it.
+    "Elbe Industriegase GmbH": ("supplier", [
+        ("admin@elbegas.example", "Frank Seidel", "admin"),
+        ("katrin.meier@elbegas.example", "Katrin Meier", "quality_lead"),
+        ("paul.krueger@elbegas.example", "Paul Krüger", "engineer"),
     ]),
     # The operator of the platform: not a party to any report, so it sees none.
     "8D Workbench Operations": ("supplier", [
@@ -338,6 +344,7 @@ def _load(clock, now: dt.datetime) -> None:
     disciplines.save_discipline(lukas, r2, "D3", r2.discipline("D3").version, content["D3"])
     _at(clock, submitted)
     workflow.advance(lukas, r2, "D3 ready for your review.")
+    _coolant_cascade(clock, submitted, r2, celltech, companies["Elbe Industriegase GmbH"], coolant)
 
     # 3. Another supplier's report, opened today and at D1: Nordpack's people only see this one.
     midnight = dt.datetime.combine(today, dt.time())
@@ -354,6 +361,29 @@ def _load(clock, now: dt.datetime) -> None:
     _at(clock, midnight + day_so_far * 0.75)
     workflow.advance(sven, r3, "Symptom quantified, no ERA needed: kits at Volta already audited.")
     db.session.commit()
+
+
+CASCADE_DESCRIPTION = (
+    "Nitrogen delivered to CellTech Dresden for brazing furnace F2: after the supply change, the furnace's dew point alarm went off at "
+    "02:10 in the night shift of 2026-11-12. 4 modules brazed in that shift leak at the coolant inlet joint (porosity over 40 % of the "
+    "joint length in the CT scan). Please check the dew point and the certificates of the nitrogen deliveries of that week."
+)
+
+
+def _coolant_cascade(clock, submitted: dt.datetime, r2, celltech, elbe, shift: int) -> None:
+    """While Volta reviews the containment, CellTech cascades the coolant leak to its nitrogen
+    supplier (the cause may sit there): Elbe's quality manager leads the child 8D, and CellTech
+    has invited Elbe's shift engineer by e-mail (a pending invitation)."""
+    from app.services import cascades, invitations
+
+    lukas, katrin = _as("lukas.brandt@celltech.example"), _as("katrin.meier@elbegas.example")
+    accounts.link_supplier(None, celltech, elbe)
+    _at(clock, submitted + dt.timedelta(hours=2))
+    child = cascades.cascade(lukas, r2, {"supplier_id": elbe.id, "title": "Nitrogen dew point out of specification at CellTech furnace F2",
+                                         "discipline": "D4", "part_number": "N2-5.0-LIQ", "description": shift_dates(CASCADE_DESCRIPTION, shift)})
+    team.add_member(lukas, child, katrin.id, "leader", "Quality manager")
+    _at(clock, submitted + dt.timedelta(hours=3))
+    invitations.invite(lukas, child, {"email": "jonas.wolf@elbegas.example", "name": "Jonas Wolf", "company_id": elbe.id, "role": "engineer"})
 
 
 def _weld_story(clock, start: dt.datetime, report, shift: int, thomas, password: str) -> None:

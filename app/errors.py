@@ -61,6 +61,13 @@ class GateNotMet(DomainError):
         self.missing = missing
 
 
+class Gone(DomainError):
+    """A link that worked once and no longer does: used, revoked or expired (HTTP 410)."""
+
+    status = 410
+    code = "gone"
+
+
 class Unavailable(DomainError):
     """A service the request needs (the evidence store, the database) does not answer for the
     moment. Nothing was changed; the client may try again (HTTP 503)."""

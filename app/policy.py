@@ -3,8 +3,10 @@
 Pages, the JSON API, downloads, search, exports and e-mail recipients all ask here. List queries
 are scoped in SQL with `visible_reports_clause`, the same rule as `can_view`.
 
-The tenancy rule: a user sees a report only if their company is its OEM or its supplier - every
-role, administrators included. A report the user may not see does not exist for them (404, never
+The tenancy rule: a user sees a report only if their company is its customer (`oem_id`, the name
+kept from the first version) or its supplier - every role, administrators included. A company's
+kind does not limit which side it takes: a Tier-1 is the supplier of its OEM's report and the
+customer of the cascade it opens with its own sub-supplier. A report the user may not see does not exist for them (404, never
 403).
 
 Administration has two levels. A company admin (`role: admin`) manages the users of their own
@@ -15,7 +17,7 @@ and sees no report of a company they do not belong to.
 
 from __future__ import annotations
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import false, or_, select, true, union
 
 from app.models import (
     EDITING_ROLES,
@@ -61,14 +63,11 @@ def can_view(user, report: Report) -> bool:
 
 
 def visible_reports_clause(user):
-    """SQL form of can_view, for scoping every list query."""
+    """SQL form of can_view, for scoping every list query: the reports whose customer or supplier
+    is the caller's company (each side has its own index)."""
     if not _usable(user):
         return false()
-    # A company is either an OEM or a supplier, and a report's parties are one of each (checked
-    # when it is opened), so one indexed column decides - the same rule as can_view.
-    if user.company.kind == CompanyKind.oem:
-        return Report.oem_id == user.company_id
-    return Report.supplier_id == user.company_id
+    return or_(Report.oem_id == user.company_id, Report.supplier_id == user.company_id)
 
 
 def can_create_report(user) -> bool:
@@ -150,6 +149,58 @@ def can_withdraw_comment(user, report: Report, author: User | None) -> bool:
 def can_purge_evidence(user, report: Report, uploader: User | None) -> bool:
     """Deleting the bytes of withdrawn evidence: an admin of the uploader's company."""
     return can_view(user, report) and is_admin(user) and uploader is not None and uploader.company_id == user.company_id
+
+
+# ---------------------------------------------------------------------------- tiers (cascades)
+def can_cascade(user, report: Report) -> bool:
+    """The supplier's team leader or champion opens a linked 8D with one of its own suppliers."""
+    return can_advance(user, report) and user.company_id == report.supplier_id
+
+
+def cascade_targets_clause(report: Report):
+    """Companies a report's supplier may cascade to: its own suppliers (linked by a platform
+    administrator, or its suppliers in other reports) - active, and neither of the report's two.
+    Nobody learns of a company their own does not work with."""
+    from app.models import SupplierLink
+
+    own_suppliers = union(select(SupplierLink.supplier_id).where(SupplierLink.customer_id == report.supplier_id),
+                          select(Report.supplier_id).where(Report.oem_id == report.supplier_id))
+    return Company.active.is_(True) & Company.id.in_(own_suppliers) & Company.id.not_in([report.oem_id, report.supplier_id])
+
+
+def sees_cascade_content(user, parent: Report) -> bool:
+    """The parent's supplier (the children's customer) sees its cascades in full - number,
+    title, supplier, stage, status and due dates; the parent's customer only that they exist,
+    with their stage and status; the sub-supplier never sees the parent."""
+    return can_view(user, parent) and user.company_id == parent.supplier_id
+
+
+def can_see_parent(user, child: Report) -> bool:
+    """A cascade names its parent to the parent's supplier only (the child's customer)."""
+    return child.parent_id is not None and can_view(user, child) and user.company_id == child.oem_id
+
+
+# ------------------------------------------------------------------------------- invitations
+def can_invite(user, report: Report) -> bool:
+    """The report's team leader or champion invites people of the report's two companies."""
+    return can_advance(user, report)
+
+
+def may_invite_into(report: Report, company: Company) -> bool:
+    """Invitations go to people of the report's two companies, when that company allows them."""
+    return company is not None and company.id in (report.oem_id, report.supplier_id) and company.active and company.allow_invitations
+
+
+def can_manage_invitations(user, report: Report) -> bool:
+    """List and revoke a report's invitations: those who manage its team."""
+    return can_manage_team(user, report)
+
+
+def can_configure_company(user, company: Company) -> bool:
+    """Company settings (whether invitations are allowed): its own admins, or a platform admin."""
+    if company is None:
+        return False
+    return is_platform_admin(user) or (is_admin(user) and company.id == user.company_id)
 
 
 def may_join_team(candidate: User, report: Report) -> bool:
@@ -257,18 +308,31 @@ def webhooks_of_report_clause(report: Report):
     return Webhook.company_id.in_([report.oem_id, report.supplier_id]) & Webhook.deleted_at.is_(None)
 
 
-def pickable_companies_clause(user):
-    """Companies the caller may pick as report parties: their own and those of the other kind.
+def partners_of(company_id: int):
+    """SQL: the companies `company_id` works with - those it shares a report with, on either side,
+    and those linked to it as its supplier or its customer (SupplierLink)."""
+    from app.models import SupplierLink
 
-    A supplier sees the OEMs (its customers) but never another supplier. Company admins see
-    what their company's people see; platform admins see every company (no report content).
+    return union(select(Report.supplier_id).where(Report.oem_id == company_id),
+                 select(Report.oem_id).where(Report.supplier_id == company_id),
+                 select(SupplierLink.supplier_id).where(SupplierLink.customer_id == company_id),
+                 select(SupplierLink.customer_id).where(SupplierLink.supplier_id == company_id))
+
+
+def pickable_companies_clause(user):
+    """Companies the caller may pick as report parties: their own, those of the other kind (an
+    OEM's suppliers, a supplier's customers) and the partners of their company (a Tier-1's
+    sub-suppliers, linked by a platform administrator or by a report they share).
+
+    A supplier never learns of another supplier it does not work with. Company admins see what
+    their company's people see; platform admins see every company (no report content).
     """
     if not _usable(user):
         return false()
     if is_platform_admin(user):
         return true()
     other = CompanyKind.supplier if user.company.kind == CompanyKind.oem else CompanyKind.oem
-    return or_(Company.id == user.company_id, Company.kind == other)
+    return or_(Company.id == user.company_id, Company.kind == other, Company.id.in_(partners_of(user.company_id)))
 
 
 def listable_users_clause(user, report: Report | None = None):
@@ -316,4 +380,4 @@ def can_view_supplier_figures(user, supplier_id: int) -> bool:
 
 
 __all__ = [name for name in dir() if name.startswith(("can_", "is_", "visible_", "pickable_", "listable_", "may_", "team_", "report_", "managed_",
-                                                         "admin_", "outbox_", "webhooks_"))]
+                                                         "admin_", "outbox_", "webhooks_", "cascade_", "sees_", "partners_"))]

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from app import method
+from app import method, policy
 from app.models import Action, Attachment, AuditEvent, Comment, Company, DisciplineEntry, Report, Review, Status, TeamMember, User, iso, utcnow
-from app.schemas import accounts, actions, activity, reports, webhooks
+from app.schemas import accounts, actions, activity, reports, tiers, webhooks
 from app.schemas.method import Finding, Gate
 from app.services.action_queries import is_overdue
 from app.services.actions import warnings_for
@@ -128,7 +128,8 @@ def as_summary(r: Report) -> reports.ReportSummary:
     return reports.ReportSummary(**_summary_fields(r, Refs()))
 
 
-def as_report(r: Report) -> reports.Report:
+def as_report(r: Report, viewer: User | None = None) -> reports.Report:
+    """The report as `viewer` may see it: its cascade links depend on the viewer's side."""
     refs = Refs()
     reviews = [as_review(v, refs) for v in r.reviews]
     return reports.Report(
@@ -141,7 +142,29 @@ def as_report(r: Report) -> reports.Report:
         signatures=[v.signature for v in reviews if v.signature is not None],
         signature=_closing_signature(r, reviews),
         review_points=list(method.review_points()),
+        parent=_parent(r, viewer),
+        cascades=_cascades(r, viewer, refs),
     )
+
+
+def _parent(r: Report, viewer: User | None) -> tiers.ReportLink | None:
+    if viewer is None or not policy.can_see_parent(viewer, r):
+        return None
+    return tiers.ReportLink(id=r.parent.id, number=r.parent.number)
+
+
+def _cascades(r: Report, viewer: User | None, refs: Refs) -> list[tiers.Cascade]:
+    if viewer is None or not policy.can_view(viewer, r):
+        return []
+    from app.services.cascades import children
+
+    full = policy.sees_cascade_content(viewer, r)
+    out = []
+    for c in children(r):
+        extra = {"title": c.title, "discipline": c.cascade_discipline or "D4", "outcome": c.outcome, "due": c.due or {},
+                 "overdue": report_overdue(c)} if full else {}
+        out.append(tiers.Cascade(id=c.id, number=c.number, supplier=refs.company(c.supplier), stage=c.stage, status=c.status.value, **extra))
+    return out
 
 
 def _closing_signature(r: Report, reviews: list[reports.Review]) -> reports.Signature | None:

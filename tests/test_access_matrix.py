@@ -58,10 +58,11 @@ from sqlalchemy import func, select, text, update
 from app.extensions import db as _db
 from app.models import OutboxMessage, Report, Review, Status, utcnow
 from app.notify import webhooks as hook_events
+from app.services import accounts, password_reset
 from app.services import actions as action_service
 from app.services import comments as comment_service
 from app.services import evidence as evidence_service
-from app.services import password_reset
+from app.services import invitations as invitation_service
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services import webhooks as webhook_service
@@ -256,6 +257,43 @@ def _user(w: World, caller: str) -> dict:
 
 def _user_edit_form(w: World, caller: str) -> dict:
     return {"name": "Mia Schulz-Berg", "role": "engineer", "active": "y"}
+
+
+def _cascade(w: World, caller: str) -> dict:
+    return {"supplier_id": w.sub_id, "title": "Swollen pouch cells, lot C-2611", "discipline": "D4",
+            "description": "37 of 4,800 modules with cracked cell-tab welds"}
+
+
+def _cascade_form(w: World, caller: str) -> dict:
+    return {**_cascade(w, caller), "supplier_id": str(w.sub_id), "part_number": ""}
+
+
+def _invite(w: World, caller: str) -> dict:
+    return {"email": "nina.neu@celltech.example", "name": "Nina Neu", "company_id": w.supplier_id, "role": "engineer"}
+
+
+def _invite_form(w: World, caller: str) -> dict:
+    return {**_invite(w, caller), "company_id": str(w.supplier_id)}
+
+
+def _accept(w: World, caller: str) -> dict:
+    return {"name": "Ines Invited", "password": NEW_PASSWORD}
+
+
+def _accept_form(w: World, caller: str) -> dict:
+    return {**_accept(w, caller), "confirm": NEW_PASSWORD}
+
+
+def _invitation_params(w: World) -> dict:
+    return {**_report_params(w), "invitation_id": w.invitation_id}
+
+
+def _token_params(w: World) -> dict:
+    return {"token": w.invitation_token}
+
+
+def _company_params(w: World) -> dict:
+    return {"company_id": w.supplier_id}
 
 
 def png(colour=(200, 30, 30)) -> bytes:
@@ -487,6 +525,13 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.evidence_preview", "GET"): Rule(READERS, REPORT),
     # an admin of the uploader's company (the supplier's leader uploaded it)
     ("reports.evidence_purge", "POST"): Rule(frozenset({SUP_ADMIN}), REPORT, ok=302, params=_withdrawn_evidence_params),
+    # -- tiers and invitations (pages): the supplier's leader or champion cascades; leader and
+    # champion invite; those who manage the team revoke; the link is the key (public)
+    ("reports.cascade", "POST"): Rule(STEERING, REPORT, ok=302, body=_cascade_form),
+    ("reports.invite", "POST"): Rule(STEERING, REPORT, ok=302, body=_invite_form),
+    ("reports.invitation_revoke", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, params=_invitation_params, body=lambda w, c: {}),
+    ("auth.invitation", "GET"): Rule(EVERYONE, PUBLIC, params=_token_params),
+    ("auth.invitation", "POST"): Rule(EVERYONE, PUBLIC, ok=302, params=_token_params, body=_accept_form),
     # -- action pages
     ("actions.index", "GET"): Rule(SIGNED_IN, USER, check=_actions_page_scoped),
     ("actions.mine", "GET"): Rule(SIGNED_IN, USER, check=_my_actions_scoped),
@@ -509,6 +554,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
                                                 expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
     ("admin.companies", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_admin_companies_scoped),
     ("admin.companies", "POST"): Rule(PLATFORM_ADMINS, ADMIN_ONLY, ok=302, body=_company),
+    ("admin.company_settings", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=302, location="/admin/companies", params=_company_params,
+                                             body=lambda w, c: {"allow_invitations": "0"}, expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
+    ("admin.supplier_link", "POST"): Rule(PLATFORM_ADMINS, ADMIN_ONLY, ok=302, location="/admin/companies",
+                                          body=lambda w, c: {"customer_id": str(w.oem_id), "supplier_id": str(w.other_id)}),
     ("admin.users", "GET"): Rule(ADMINS, ADMIN_ONLY, check=_admin_users_scoped),
     ("admin.users", "POST"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, ok=302, body=lambda w, c: {**_user(w, c), "company_id": str(w.supplier_id)},
                                   expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
@@ -564,6 +613,14 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.eligible_users", "GET"): Rule(TEAM_MANAGERS, REPORT),
     ("api.events", "GET"): Rule(READERS, REPORT),
     ("api.export", "GET"): Rule(READERS, REPORT),
+    # -- API: tiers and invitations
+    ("api.cascade", "POST"): Rule(STEERING, REPORT, ok=201, body=_cascade),
+    ("api.create_invitation", "POST"): Rule(STEERING, REPORT, ok=201, body=_invite),
+    ("api.list_invitations", "GET"): Rule(TEAM_MANAGERS, REPORT),
+    ("api.revoke_invitation", "DELETE"): Rule(TEAM_MANAGERS, REPORT, ok=204, params=_invitation_params),
+    ("api.accept_invitation", "POST"): Rule(EVERYONE, PUBLIC, ok=201, params=_token_params, body=_accept),
+    ("api.admin_company_settings", "PATCH"): Rule(CELLTECH_ADMINS, ADMIN_ONLY, params=_company_params, body=lambda w, c: {"allow_invitations": False},
+                                                  expect=_same(NOT_FOUND, ADMINS - CELLTECH_ADMINS)),
     # -- API: actions
     ("api.report_actions", "GET"): Rule(READERS, REPORT),
     ("api.create_action", "POST"): Rule(EDITORS, REPORT, ok=201, body=_action_api),
@@ -643,6 +700,8 @@ class World:
         self.action_id = self.comment_id = self.attachment_id = self.withdrawn_attachment_id = self.message_id = 0
         self.webhook_id = self.delivery_row_id = 0
         self.reset_token = ""  # Mia's password reset link
+        self.sub_id = p.sub.id  # CellTech's own supplier (a cascade's target)
+        self.invitation_id, self.invitation_token = 0, ""  # a pending invitation to CellTech and its link's token
         self.cookies: dict[str, tuple[str, str]] = {}  # caller -> (session cookie, CSRF token)
         self.tokens: dict[str, str] = {}  # caller -> bearer token
         self.rows: dict[str, list[dict]] = {}  # every table, as built: what each case starts from
@@ -682,6 +741,11 @@ def _build_world(request, app) -> World:
     photo = evidence_service.upload(p.sup_eng, report, io.BytesIO(png()), "weld.png", "D2")
     old = evidence_service.upload(p.sup_eng, report, io.BytesIO(png((30, 200, 30))), "old-weld.png", "D2")
     evidence_service.withdraw(p.sup_eng, old, report, "Wrong lot")
+    p.sub = make_company("supplier", "Hanse Cell GmbH")  # CellTech buys its cells there: a cascade's target
+    accounts.link_supplier(None, p.supplier, p.sub)
+    invitation, _ = invitation_service.invite(p.sup_eng, report, {"email": "ines.invited@celltech.example", "name": "Ines Invited",
+                                                                   "company_id": p.supplier.id, "role": "engineer"})
+    invitation_token = _invitation_token()
     password_reset.request_reset(p.sup_eng2.email)  # an e-mail in the outbox, for the admin's resend
     hook, _secret = webhook_service.create(p.sup_admin, WEBHOOK_URL, ["report.stage_changed", "report.closed"])
     delivery = hook_events.stage_changed(report, p.sup_eng, "D0", "D1", "advanced")[0]
@@ -691,6 +755,7 @@ def _build_world(request, app) -> World:
     w.message_id = _db.session.scalar(select(func.max(OutboxMessage.id)))
     w.webhook_id, w.delivery_row_id = hook.id, delivery.id
     w.reset_token = password_reset.make_token(p.sup_eng2)
+    w.invitation_id, w.invitation_token = invitation.id, invitation_token
     for caller, attr in CALLERS.items():
         client = app.test_client()
         if attr is None:
@@ -705,6 +770,12 @@ def _build_world(request, app) -> World:
     w.rows = dump_tables()
     _db.session.rollback()
     return w
+
+
+def _invitation_token() -> str:
+    """The token of the newest invitation link in the outbox."""
+    row = _db.session.scalars(select(OutboxMessage).where(OutboxMessage.event == "invitation.created").order_by(OutboxMessage.id.desc())).first()
+    return row.link.rsplit("/invitations/", 1)[1]
 
 
 _WORLDS: dict[int, World] = {}

@@ -39,6 +39,8 @@ def test_backup_while_running_and_restore_into_an_empty_instance(tmp_path):
         stop = threading.Event()
         token = requests.post(f"{source.url}/api/v1/tokens", json={"email": "sven.lind@nordpack.example", "password": "demo-password-8d"}, timeout=30).json()["token"]
 
+        # Nordpack's report (the only one Sven sees), read from the data
+        [report_id] = [r["id"] for r in requests.get(f"{source.url}/api/v1/reports", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()["items"]]
         saves: list[tuple[float, int]] = []  # (when, status) of every edit
         failures: list[BaseException] = []
 
@@ -47,8 +49,8 @@ def test_backup_while_running_and_restore_into_an_empty_instance(tmp_path):
             try:
                 while not stop.is_set():
                     k += 1
-                    cur = requests.get(f"{source.url}/api/v1/reports/3", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
-                    r = requests.patch(f"{source.url}/api/v1/reports/3/disciplines/D2", headers={"Authorization": f"Bearer {token}"}, timeout=30,
+                    cur = requests.get(f"{source.url}/api/v1/reports/{report_id}", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+                    r = requests.patch(f"{source.url}/api/v1/reports/{report_id}/disciplines/D2", headers={"Authorization": f"Bearer {token}"}, timeout=30,
                                        json={"base_version": cur["disciplines"]["D2"]["version"], "fields": {"trend": f"edit {k}"}})
                     saves.append((time.monotonic(), r.status_code))
                     time.sleep(0.02)
@@ -69,7 +71,7 @@ def test_backup_while_running_and_restore_into_an_empty_instance(tmp_path):
         assert any(started <= at <= finished for at, _ in saves), "nobody could save while the backup ran"
         manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
         # the demo's evidence files (one per file of the method's example) and the three uploaded above
-        assert len(manifest["files"]) == len(EXAMPLE_EVIDENCE) + 3 and manifest["counts"]["report"] == 3
+        assert len(manifest["files"]) == len(EXAMPLE_EVIDENCE) + 3 and manifest["counts"]["report"] == 4
     finally:
         source.stop()
 

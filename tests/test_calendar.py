@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_demo_lives_on_the_day_it_is_loaded(db, now):
     load_demo(now=now)
     today = now.date()
-    closed, in_review, opened = db.session.scalars(select(Report).order_by(Report.id)).all()
+    closed, in_review, opened = db.session.scalars(select(Report).where(Report.parent_id.is_(None)).order_by(Report.id)).all()
+    # the coolant leak's cascade to the nitrogen supplier, opened after its containment was submitted
+    [cascade] = db.session.scalars(select(Report).where(Report.parent_id.is_not(None))).all()
 
     # 8D-...-0001: closed a few days ago after some weeks of work, every gate passed on the way
     assert closed.status == Status.closed and 2 <= (today - closed.closed_at.date()).days <= 7
@@ -43,7 +45,9 @@ def test_the_demo_lives_on_the_day_it_is_loaded(db, now):
     # 8D-...-0003: opened today, at D1
     assert opened.status == Status.open and opened.stage == "D1" and opened.created_at.date() == today
     # nothing lies ahead of the day the demo was loaded, and each number carries its own year
-    for r in (closed, in_review, opened):
+    assert cascade.parent_id == in_review.id and cascade.oem_id == in_review.supplier_id and cascade.stage == "D0"
+    assert in_review.pending_review.requested_at < cascade.created_at <= now
+    for r in (closed, in_review, opened, cascade):
         assert r.created_at <= now and r.updated_at <= now
         assert r.number == f"8D-{r.created_at.year}-{r.seq:04d}"
         assert all(v.requested_at <= now and (v.decided_at or now) <= now for v in r.reviews)

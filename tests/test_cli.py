@@ -44,13 +44,13 @@ def test_seed_demo_loads_once_and_the_audit_trail_verifies(app, ctx):
     runner = app.test_cli_runner()
     r = runner.invoke(args=["seed-demo", "--if-empty"])
     assert r.exit_code == 0, r.output
-    assert db.session.scalar(select(func.count()).select_from(Report)) == 3
-    assert db.session.scalar(select(func.count()).select_from(Company)) == 4  # OEM, two suppliers, the platform's operator
-    statuses = sorted((r.stage, r.status.value) for r in db.session.scalars(select(Report)))
-    assert statuses == [("D1", "open"), ("D3", "in_review"), ("D8", "closed")]
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 4  # three reports and a cascade of the coolant leak
+    assert db.session.scalar(select(func.count()).select_from(Company)) == 5  # OEM, two suppliers, a sub-supplier, the platform's operator
+    statuses = sorted((r.stage, r.status.value, r.parent_id is not None) for r in db.session.scalars(select(Report)))
+    assert statuses == [("D0", "open", True), ("D1", "open", False), ("D3", "in_review", False), ("D8", "closed", False)]
     r = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "already has data" in r.output
-    assert db.session.scalar(select(func.count()).select_from(Report)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 4
     r = runner.invoke(args=["audit", "verify"])
     assert r.exit_code == 0 and "intact" in r.output
 

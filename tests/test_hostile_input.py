@@ -176,10 +176,14 @@ JSON_ENDPOINTS = {
     "api.add_comment": "leader",
     "api.edit_comment": "leader",
     "api.withdraw_attachment": "leader",
+    "api.cascade": "leader",
+    "api.create_invitation": "leader",
+    "api.accept_invitation": "anon",
+    "api.admin_company_settings": "platform",
     "reports.presence_beat": "page",
 }
 #: Write endpoints that read no body at all (or a multipart one).
-NO_JSON_BODY = {"api.revoke_token", "api.remove_team_member", "api.withdraw_comment", "api.upload_attachment"}
+NO_JSON_BODY = {"api.revoke_token", "api.remove_team_member", "api.withdraw_comment", "api.upload_attachment", "api.revoke_invitation"}
 
 DEEP = 100_000
 HOSTILE_BODIES = {
@@ -220,7 +224,7 @@ def hostile_world(app, api, parties, platform_admin, report, client):
 
     csrf = csrf_from(client.get(f"/reports/{report.id}").get_data(as_text=True))
     values = {"report_id": report.id, "code": "D2", "user_id": p.oem_eng.id, "action_id": action.id, "comment_id": comment.id,
-              "attachment_id": att.id}
+              "attachment_id": att.id, "company_id": p.supplier.id, "token": "an-invitation-token"}
     callers = {"anon": api(), "platform": api(platform_admin), "leader": api(p.sup_eng)}
     return values, callers, client, csrf
 

@@ -20,10 +20,11 @@ from app.schemas.accounts import Company
 from app.services.action_input import CAUSES
 from tests.support.openapi import PREFIX, closed, operations, resolve, schema_errors, spec_path
 
-# API.md's codes, plus 503 `unavailable`: the evidence store away (an outage, never client input)
-API_STATUSES = {200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 429, 503}
+# API.md's codes, plus 503 `unavailable`: the evidence store away (an outage, never client input),
+# and 410 `gone`: an invitation link used, revoked or expired (Wave 2)
+API_STATUSES = {200, 201, 204, 400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
-PUBLIC_OPERATIONS = {"create_token", "method_definition", "openapi_spec"}
+PUBLIC_OPERATIONS = {"create_token", "method_definition", "openapi_spec", "accept_invitation"}
 
 # The contract (docs/api.md; shared/API.md): method, path, operationId, every status code. A route
 # renamed, moved, dropped or added, an operationId changed, a code lost or gained: this test fails.
@@ -32,6 +33,7 @@ CONTRACT = [
     ("GET", "/actions/{action_id}", "get_action", (200, 401, 404)),
     ("PATCH", "/actions/{action_id}", "update_action", (200, 400, 401, 403, 404, 409, 413, 422)),
     ("POST", "/admin/companies", "admin_create_company", (201, 400, 401, 403, 409, 413, 422)),
+    ("PATCH", "/admin/companies/{company_id}", "admin_company_settings", (200, 400, 401, 403, 404, 413, 422)),
     ("POST", "/admin/users", "admin_create_user", (201, 400, 401, 403, 404, 409, 413, 422)),
     ("PATCH", "/admin/users/{user_id}", "admin_update_user", (200, 400, 401, 403, 404, 413, 422)),
     ("POST", "/admin/webhooks", "create_webhook", (201, 400, 401, 403, 413, 422)),
@@ -46,6 +48,8 @@ CONTRACT = [
     ("DELETE", "/comments/{comment_id}", "withdraw_comment", (204, 400, 401, 403, 404)),
     ("GET", "/companies", "companies", (200, 400, 401)),
     ("GET", "/kpis", "get_kpis", (200, 400, 401, 422)),
+    ("DELETE", "/invitations/{invitation_id}", "revoke_invitation", (204, 400, 401, 403, 404, 409)),
+    ("POST", "/invitations/{token}", "accept_invitation", (201, 400, 401, 404, 409, 410, 413, 422)),
     ("GET", "/me", "me", (200, 401)),
     ("PATCH", "/me", "update_me", (200, 400, 401, 413, 422)),
     ("GET", "/method", "method_definition", (200, 401)),
@@ -58,6 +62,7 @@ CONTRACT = [
     ("POST", "/reports/{report_id}/actions", "create_action", (201, 400, 401, 403, 404, 409, 413, 422)),
     ("POST", "/reports/{report_id}/advance", "advance", (200, 400, 401, 403, 404, 409, 413)),
     ("GET", "/reports/{report_id}/attachments", "list_attachments", (200, 400, 401, 404)),
+    ("POST", "/reports/{report_id}/cascade", "cascade", (201, 400, 401, 403, 404, 409, 413, 422)),
     ("POST", "/reports/{report_id}/attachments", "upload_attachment", (201, 400, 401, 403, 404, 409, 413, 415, 422, 503)),
     ("GET", "/reports/{report_id}/comments", "list_comments", (200, 400, 401, 404)),
     ("POST", "/reports/{report_id}/comments", "add_comment", (201, 400, 401, 403, 404, 413, 422)),
@@ -67,6 +72,8 @@ CONTRACT = [
     ("GET", "/reports/{report_id}/events", "events", (200, 400, 401, 404)),
     ("GET", "/reports/{report_id}/export", "export", (200, 401, 404)),
     ("GET", "/reports/{report_id}/gate", "gate", (200, 401, 404)),
+    ("GET", "/reports/{report_id}/invitations", "list_invitations", (200, 401, 403, 404)),
+    ("POST", "/reports/{report_id}/invitations", "create_invitation", (201, 400, 401, 403, 404, 409, 413, 422)),
     ("POST", "/reports/{report_id}/reopen", "reopen", (200, 400, 401, 403, 404, 409, 413, 422, 429)),
     ("POST", "/reports/{report_id}/return", "return_report", (200, 400, 401, 403, 404, 409, 413, 422)),
     ("POST", "/reports/{report_id}/review", "review", (200, 400, 401, 403, 404, 409, 413, 422, 429)),

@@ -321,6 +321,47 @@ def test_kpis_match_the_document(api, parties, checker):
     call(checker, api(None), "GET", "/api/v1/kpis", 401)
 
 
+def test_tiers_and_invitations_match_the_document(api, parties, platform_admin, make_company, make_user, checker):
+    import re
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import OutboxMessage
+
+    p = parties
+    oem, lead, admin = api(p.oem_eng), api(p.sup_eng), api(platform_admin)
+    cells = make_company("supplier", "Hanse Cell GmbH")
+    rid = call(checker, oem, "POST", "/api/v1/reports", 201, json={"title": "Swollen cells", "oem_id": p.oem.id, "supplier_id": p.supplier.id})["id"]
+    call(checker, oem, "POST", f"/api/v1/reports/{rid}/team", 201, json={"user_id": p.sup_eng.id, "role": "leader"})
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/cascade", 422, json={"supplier_id": cells.id, "title": "Cells"})  # no supplier of CellTech yet
+    call(checker, api(make_user("admin", p.supplier)), "PATCH", f"/api/v1/admin/companies/{p.supplier.id}", 403, json={"supplier_ids": [cells.id]})
+    settings = call(checker, admin, "PATCH", f"/api/v1/admin/companies/{p.supplier.id}", 200, json={"supplier_ids": [cells.id]})
+    assert settings["supplier_ids"] == [cells.id] and settings["allow_invitations"] is True
+    child = call(checker, lead, "POST", f"/api/v1/reports/{rid}/cascade", 201, json={"supplier_id": cells.id, "title": "Cells", "description": "Swelling"})
+    assert child["parent"]["id"] == rid
+    assert [c["id"] for c in call(checker, lead, "GET", f"/api/v1/reports/{rid}", 200)["cascades"]] == [child["id"]]
+    assert set(call(checker, oem, "GET", f"/api/v1/reports/{rid}", 200)["cascades"][0]) == {"id", "number", "supplier", "stage", "status"}
+    call(checker, oem, "POST", f"/api/v1/reports/{rid}/cascade", 403, json={"supplier_id": cells.id, "title": "Cells"})
+    inv = call(checker, lead, "POST", f"/api/v1/reports/{child['id']}/invitations", 201,
+               json={"email": "ole@hansecell.example", "name": "Ole Hansen", "company_id": cells.id, "role": "engineer"})
+    call(checker, lead, "POST", f"/api/v1/reports/{child['id']}/invitations", 422,
+         json={"email": "not-an-address", "name": "Ole", "company_id": cells.id, "role": "engineer"})
+    call(checker, lead, "GET", f"/api/v1/reports/{child['id']}/invitations", 200)
+    call(checker, api(p.oem_eng2), "GET", f"/api/v1/reports/{rid}/invitations", 403)  # off the team
+    body = db.session.scalar(select(OutboxMessage.body_text).where(OutboxMessage.to_email == "ole@hansecell.example"))
+    token = re.search(r"/invitations/(\S+)", body).group(1)
+    anon = api()
+    call(checker, anon, "POST", f"/api/v1/invitations/{token}", 422, json={"name": "Ole Hansen", "password": "short"})
+    call(checker, anon, "POST", f"/api/v1/invitations/{token}", 201, json={"name": "Ole Hansen", "password": PASSWORD})
+    call(checker, anon, "POST", f"/api/v1/invitations/{token}", 410, json={"name": "Ole Hansen", "password": PASSWORD})
+    call(checker, anon, "POST", "/api/v1/invitations/forged", 404, json={"name": "X", "password": PASSWORD})
+    call(checker, lead, "DELETE", f"/api/v1/invitations/{inv['id']}", 409)
+    other = call(checker, lead, "POST", f"/api/v1/reports/{child['id']}/invitations", 201,
+                 json={"email": "greta@hansecell.example", "name": "Greta", "company_id": cells.id, "role": "viewer"})
+    call(checker, lead, "DELETE", f"/api/v1/invitations/{other['id']}", 204)
+
+
 def test_the_walks_produced_every_documented_success(request, app):
     """Every operation of the document answered its success at least once in the walks above (run
     as a whole module: a partial run cannot tell)."""

@@ -13,5 +13,6 @@ from app.api import (  # noqa: E402,F401
     routes_openapi,
     routes_reports,
     routes_session,
+    routes_tiers,
     routes_webhooks,
 )

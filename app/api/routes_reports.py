@@ -49,7 +49,7 @@ def list_reports():
 def create_report():
     report = report_service.create_report(current_user, json_body())
     db.session.commit()
-    return created(as_report(_fresh(report.id)))
+    return created(as_report(_fresh(report.id), current_user))
 
 
 @operation("A report", "reports", response=shapes.Report)
@@ -57,7 +57,7 @@ def create_report():
 def get_report(report_id: int):
     report = _report(report_id)  # who may see it is decided before any of its content is read
     view = documents.key(report, "json", current_user.company_id)
-    return not_modified(view) or validated(current_app.response_class(documents.report_json(view, report), mimetype="application/json"),
+    return not_modified(view) or validated(current_app.response_class(documents.report_json(view, report, current_user), mimetype="application/json"),
                                            view, documents.last_modified(report))
 
 
@@ -69,7 +69,7 @@ def update_report_header(report_id: int):
     data = json_body()
     report_service.update_header(current_user, report, data)
     db.session.commit()
-    return respond(as_report(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id), current_user))
 
 
 @operation("One discipline", "reports", response=shapes.Discipline)
@@ -115,7 +115,7 @@ def advance(report_id: int):
     data = json_body(required=False)
     workflow.advance(current_user, report, data.get("comment"), data.get("stage"))
     db.session.commit()
-    return respond(as_report(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id), current_user))
 
 
 @operation("Approve (signed with the password) or reject the stage under review", "workflow", response=shapes.Report,
@@ -127,7 +127,7 @@ def review(report_id: int):
     data = json_body()
     workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"), data.get("stage"))
     db.session.commit()
-    return respond(as_report(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id), current_user))
 
 
 @operation("Ask the customer to decline the complaint (supplier's leader or champion, D0-D4)", "workflow", response=shapes.Report,
@@ -141,7 +141,7 @@ def decline(report_id: int):
     data = json_body()
     workflow.decline(current_user, report, data.get("reason"), data.get("comment"), data.get("related_report_id"), data.get("evidence"))
     db.session.commit()
-    return respond(as_report(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id), current_user))
 
 
 @operation("Send an open report back to an earlier discipline", "workflow", response=shapes.Report, body=shapes.Return,
@@ -152,7 +152,7 @@ def return_report(report_id: int):
     data = json_body()
     workflow.return_report(current_user, report, data.get("to"), data.get("comment"))
     db.session.commit()
-    return respond(as_report(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id), current_user))
 
 
 @operation("Reopen a closed report (quality lead, with the password)", "workflow", response=shapes.Report, body=shapes.Reopen,
@@ -163,7 +163,7 @@ def reopen(report_id: int):
     data = json_body()
     workflow.reopen(current_user, report, data.get("comment"), data.get("password"), data.get("to"))
     db.session.commit()
-    return respond(as_report(_fresh(report_id)))
+    return respond(as_report(_fresh(report_id), current_user))
 
 
 # ------------------------------------------------------------------------------------------ team

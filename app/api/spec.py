@@ -35,6 +35,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "Not allowed for the caller's role (forbidden)."),
     404: ("NotFound", "No such object, or the caller may not see it (not_found)."),
     409: ("Conflict", "conflict (stale version, frozen or closed report; details.fields / details.rule) or gate_not_met (details.missing)."),
+    410: ("Gone", "The invitation link was used, revoked or has expired (gone)."),
     413: ("TooLarge", "The request body is too large (too_large)."),
     415: ("UnsupportedMediaType", "The type of the upload is not allowed (unsupported_media_type)."),
     422: ("Invalid", "Values that break a rule (invalid; details.fields: {field: message} or details.rule)."),
@@ -43,7 +44,8 @@ ERRORS: dict[int, tuple[str, str]] = {
 }
 SUCCESS = {200: "OK", 201: "Created", 204: "No Content"}
 PATH_PARAMS = {"report_id": "a report's id", "user_id": "a user's id", "comment_id": "a comment's id", "action_id": "an action's id",
-               "attachment_id": "an attachment's id", "code": "a discipline code"}
+               "attachment_id": "an attachment's id", "code": "a discipline code", "invitation_id": "an invitation's id",
+               "token": "the key of an invitation link (from the e-mail)", "company_id": "a company's id"}
 INFO = {
     "title": "8D Workbench API",
     "version": "1",

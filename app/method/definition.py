@@ -316,6 +316,7 @@ D4 = Discipline(
                 date("verified_on", _l("Verified on")),
                 number("contribution_pct", _l("Contribution %"), min=0, max=100),
                 evidence("evidence", _l("Verification evidence")),
+                line("cascade", _l("Verified in cascaded 8D (number)")),
             ],
             True,
         ),

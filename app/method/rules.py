@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from app.method.definition import BY_CODE, HEADER_BY_NAME, HEADER_FIELDS, LOCATIONS, MANDATORY_LOCATIONS
 from app.method.fields import Field, is_blank, parse_date
+from app.method.tiers import cascade_problem
 
 BLOCK = "block"
 WARN = "warn"
@@ -88,6 +89,9 @@ class GateContext:
     live_attachments: set[int] = field(default_factory=set)
     # The report named as related in the header: {"id", "number", "same_parties"} or None.
     related_report: dict[str, Any] | None = None
+    # Cascades opened from this report with sub-suppliers: {"number", "stage", "status", "outcome",
+    # "cause_verified", "action_verified"} (app/services/cascades.cascade_facts).
+    cascades: list[dict[str, Any]] = field(default_factory=list)
 
     status: str = "open"
     stage: str = "D0"
@@ -103,6 +107,10 @@ class GateContext:
 
     def get(self, code: str) -> dict[str, Any]:
         return self.values.get(code) or {}
+
+    def cascade(self, number: Any) -> dict[str, Any] | None:
+        number = number.strip() if isinstance(number, str) else None
+        return next((c for c in self.cascades if number and c["number"] == number), None)
 
     def live(self, ids: Any) -> list[int]:
         return [i for i in ids or [] if i in self.live_attachments]
@@ -358,6 +366,8 @@ def rules_d4(ctx: GateContext, out: list[Finding]) -> None:
     verified_on, verified_by, evidence = _cl("D4", "causes", "verified_on"), _cl("D4", "causes", "verified_by"), _cl("D4", "causes", "evidence")
     for c in passed:
         ref = c.get("ref") or "?"
+        if _cascaded(ctx, "D4", c, "cause_verified", out):
+            continue  # the proof is the sub-supplier's verified cause
         _files(ctx, "D4", _("cause %(ref)s: \"%(f)s\"", ref=ref, f=evidence), c.get("evidence"), out)
         if is_blank(c.get("verified_by")):
             out.append(Finding(BLOCK, _("D4: cause %(ref)s is verified but \"%(f)s\" is empty.", ref=ref, f=verified_by)))
@@ -402,6 +412,13 @@ def rules_d4(ctx: GateContext, out: list[Finding]) -> None:
     _short_texts("D4", v, out)
 
 
+def _cascaded(ctx: GateContext, code: str, cause: dict[str, Any], fact: str, out: list[Finding]) -> bool:
+    refers, problem = cascade_problem(ctx, code, cause, fact)
+    if problem:
+        out.append(Finding(BLOCK, problem))
+    return refers
+
+
 def durable(action: dict[str, Any]) -> bool:
     """Does the action itself (its title and description) change the process, the design, a
     fixture or a parameter limit, or add error-proofing? Training, reminders, monitoring, audits
@@ -433,9 +450,13 @@ def rules_d5(ctx: GateContext, out: list[Finding]) -> None:
     passed = [c for c in causes if c.get("conclusion") == "passed"]
     known = {c.get("ref") for c in causes if c.get("ref")}
     tracked = ctx.tracked("corrective")
-    if not tracked:
-        out.append(Finding(BLOCK, _("D5: add the permanent corrective actions (tracked corrective actions, one or more per verified cause).")))
+    local = [c for c in passed if is_blank(c.get("cascade"))]
     for c in passed:
+        if not is_blank(c.get("cascade")):
+            _cascaded(ctx, "D5", c, "action_verified", out)  # the sub-supplier's corrective action removes it
+    if not tracked and (local or not passed):
+        out.append(Finding(BLOCK, _("D5: add the permanent corrective actions (tracked corrective actions, one or more per verified cause).")))
+    for c in local:
         addressing = [a for a in tracked if c.get("ref") in (a.get("causes") or [])]
         if not addressing:
             out.append(Finding(BLOCK, _("D5: verified cause %(ref)s has no permanent corrective action (none names it in \"Causes addressed\").", ref=c.get("ref"))))
@@ -584,6 +605,10 @@ def rules_d8(ctx: GateContext, out: list[Finding]) -> None:
     for a in ctx.actions:
         if a["status"] not in ("verified", "cancelled"):
             out.append(Finding(BLOCK, _("D8: action %(a)s is still %(s)s - verify or cancel it before closure.", a=_name(a), s=a["status"].replace("_", " "))))
+    for child in ctx.cascades:
+        if child["status"] != "closed":
+            out.append(Finding(WARN, _("D8: the cascaded 8D %(n)s with %(s)s is still open (%(st)s) - close it before this report, or say why not.",
+                                       n=child["number"], s=child.get("supplier") or "?", st=child["stage"])))
     tracked_later = read_across_to_track(ctx.get("D7"))
     if tracked_later:
         out.append(Finding(WARN, _("D8: %(n)s read-across row(s) will be tracked as preventive actions after closure: %(t)s.",

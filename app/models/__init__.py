@@ -1,12 +1,13 @@
 """All models, one module per aggregate."""
 
-from app.models.accounts import ApiToken, Company, CompanyKind, LoginBudget, LoginSession, Role, User
+from app.models.accounts import ApiToken, Company, CompanyKind, LoginBudget, LoginSession, Role, SupplierLink, User
 from app.models.action import DISCIPLINE_OF_KIND, Action, ActionKind, ActionStatus
 from app.models.audit import AuditAnchor, AuditEvent, AuditSeal
 from app.models.base import MAX_ID, is_id, iso, utcnow
 from app.models.changes import Generation, accounts_generation
 from app.models.collab import Comment, Presence
 from app.models.evidence import Attachment
+from app.models.invitation import INVITATION_DAYS, Invitation
 from app.models.outbox import MailStatus, NotificationMode, NotificationPreference, OutboxMessage
 from app.models.report import (
     EDITING_ROLES,
@@ -28,6 +29,8 @@ __all__ = [
     "ActionStatus",
     "Attachment",
     "Comment",
+    "INVITATION_DAYS",
+    "Invitation",
     "DISCIPLINE_OF_KIND",
     "Presence",
     "Generation",
@@ -50,6 +53,7 @@ __all__ = [
     "Review",
     "Role",
     "STEERING_ROLES",
+    "SupplierLink",
     "Status",
     "TeamMember",
     "TeamRole",

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String, false
+from sqlalchemy import Enum, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -51,9 +51,23 @@ class Company(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[CompanyKind] = mapped_column(_enum(CompanyKind, "company_kind"))
     active: Mapped[bool] = mapped_column(default=True)
+    # May a report's leader or champion invite people of this company by e-mail (its admin decides)?
+    allow_invitations: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="company", lazy="raise_on_sql")
+
+
+class SupplierLink(db.Model):
+    """A company buys from another: the customer's supplier, to which its 8Ds may cascade. Recorded
+    by a platform administrator (who sees every company); reports between two companies link them
+    as well (app/policy.py)."""
+
+    __tablename__ = "supplier_link"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("company.id"), primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("company.id"), primary_key=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class User(UserMixin, db.Model):

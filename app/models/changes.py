@@ -4,7 +4,8 @@ What the app keeps that is computed from the database - a report's JSON document
 rendered fields of a discipline - is keyed on two numbers that only this module moves:
 
 - a report's `change_counter`: bumped by every flush that changes the report or one of its parts
-  (a discipline, a team member, a review, an action, an attachment, a comment);
+  (a discipline, a team member, a review, an action, an attachment, a comment), or one of the
+  8Ds cascaded from it (their stage and status show in it and decide its gates);
 - the accounts generation (`Generation` "accounts"): bumped by every flush that changes what a
   view shows of a person or a company (name, e-mail, role, company, active).
 
@@ -60,6 +61,8 @@ def _before_flush(session: Session, _context, _instances) -> None:
         if isinstance(obj, Report):
             if obj.id is not None and (obj in session.deleted or session.is_modified(obj)):
                 reports.add(obj.id)
+            if obj.parent_id is not None and (obj in session.new or obj in session.deleted or session.is_modified(obj)):
+                reports.add(obj.parent_id)  # a cascade's progress shows in its parent (panel, gates)
         elif isinstance(obj, REPORT_PARTS):
             report_id = obj.report_id if obj.report_id is not None else getattr(obj.__dict__.get("report"), "id", None)
             if report_id is not None:

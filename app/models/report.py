@@ -96,10 +96,16 @@ class Report(db.Model):
     related_report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     # How a closed report ended: resolved (closure approved) or declined (the supplier's decline accepted).
     outcome: Mapped[str | None] = mapped_column(String(10))
+    # A cascade: the report of the customer whose supplier opened this one with its own supplier
+    # (this report's customer is the parent's supplier), and the parent's discipline it serves
+    # (D4: the cause sits at the sub-supplier; D5: so does the corrective action).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
+    cascade_discipline: Mapped[str | None] = mapped_column(String(2))
 
     oem: Mapped[Company] = relationship(foreign_keys=[oem_id], lazy="joined", innerjoin=True)
     supplier: Mapped[Company] = relationship(foreign_keys=[supplier_id], lazy="joined", innerjoin=True)
     related: Mapped[Report | None] = relationship(foreign_keys=[related_report_id], remote_side=[id], lazy="select")
+    parent: Mapped[Report | None] = relationship(foreign_keys=[parent_id], remote_side=[id], lazy="select")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="select")
     disciplines: Mapped[list[DisciplineEntry]] = relationship(
         back_populates="report", order_by="DisciplineEntry.code", lazy="select"

@@ -10,6 +10,7 @@ from app.models import Status, TeamRole
 from app.schemas.accounts import Company, UserRef
 from app.schemas.base import ID, Body, ClosedBody, Code, Count, Date, DateTime, Email, Query, Shape, absent, one_of, ref
 from app.schemas.method import header_properties
+from app.schemas.tiers import Cascade, ReportLink
 from app.services.workflow import DECLINE_REASONS
 
 ReviewKind = Annotated[
@@ -120,6 +121,8 @@ class Report(ReportSummary):
     signatures: list[Signature]
     signature: Signature | None = Field(description="the signature that closed the report (closure or accepted decline)")
     review_points: list[Code]
+    parent: ReportLink | None = Field(description="the report this cascade was opened from: to the parent's supplier only, else null")
+    cascades: list[Cascade] = Field(description="child 8Ds opened with sub-suppliers; content-free for the report's customer")
 
 
 # ------------------------------------------------------------------------------ request bodies

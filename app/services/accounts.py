@@ -83,6 +83,23 @@ def create_company(actor: User | None, name: str, kind: str) -> Company:
     return company
 
 
+def link_supplier(actor: User | None, customer: Company, supplier: Company) -> bool:
+    """Record that `customer` buys from `supplier` (a Tier-1 and its sub-supplier): its 8Ds may
+    cascade there. Platform admins (and the command line) only. True if the link is new."""
+    from app.models import SupplierLink
+
+    if actor is not None and not policy.can_create_company(actor):
+        raise Forbidden("Only platform administrators record which companies supply which.")
+    if customer is None or supplier is None or customer.id == supplier.id:
+        raise Invalid("A supplier link joins two different companies.", fields={"supplier_ids": "must name other companies"})
+    if db.session.get(SupplierLink, (customer.id, supplier.id)) is not None:
+        return False
+    db.session.add(SupplierLink(customer_id=customer.id, supplier_id=supplier.id))
+    audit.record("company.supplier_linked", actor, changes={"customer": [None, customer.name], "supplier": [None, supplier.name]},
+                 company_id=customer.id)
+    return True
+
+
 def create_user(actor: User | None, email: str, name: str, company_id: int, role: str, password: str, *, platform_admin: bool = False) -> User:
     """`actor` None is the command line (or the demo): the only way to make a platform admin."""
     _strings(email=email, name=name, role=role, password=password)

@@ -17,7 +17,6 @@ from app.method.fields import assign_row_ids, clean_values
 from app.models import (
     Attachment,
     Company,
-    CompanyKind,
     DisciplineEntry,
     DisciplineRevision,
     Report,
@@ -139,18 +138,29 @@ def create_report(actor: User, data: Any) -> Report:
     supplier = db.session.get(Company, supplier_id) if is_id(supplier_id) else None
     visible = set(db.session.scalars(select(Company.id).where(policy.pickable_companies_clause(actor))))
     errors = {}
-    if oem is None or oem.id not in visible or oem.kind != CompanyKind.oem or not oem.active:
-        errors["oem_id"] = "is not a customer (OEM) company you can choose"
-    if supplier is None or supplier.id not in visible or supplier.kind != CompanyKind.supplier or not supplier.active:
+    # Any company may take either side (a Tier-1 is its sub-supplier's customer); the two differ.
+    if oem is None or oem.id not in visible or not oem.active:
+        errors["oem_id"] = "is not a customer company you can choose"
+    if supplier is None or supplier.id not in visible or not supplier.active:
         errors["supplier_id"] = "is not a supplier company you can choose"
+    elif oem is not None and oem.id == supplier.id:
+        errors["supplier_id"] = "must be another company than the customer"
     if errors:
         raise Invalid(_('The parties of the report are not valid.'), fields=errors)
     if not policy.can_be_party(actor, oem, supplier):
         raise Forbidden(_('Your company must be the customer or the supplier of the report.'))
+    return open_report(actor, oem, supplier, header)
+
+
+def open_report(actor: User, oem: Company, supplier: Company, header: dict[str, Any], parent: Report | None = None,
+                cascade_discipline: str | None = None) -> Report:
+    """Write a new report of two checked parties (the creator joins as champion); a cascade
+    names the report it was opened from."""
     now = utcnow()
     seq, number = _next_number(now.year)
     report = Report(number=number, year=now.year, seq=seq, oem_id=oem.id, supplier_id=supplier.id, title=header.get("title") or "",
-                    created_by_id=actor.id, created_at=now, updated_at=now, stage="D0", status=Status.open, lots=[], due={})
+                    created_by_id=actor.id, created_at=now, updated_at=now, stage="D0", status=Status.open, lots=[], due={},
+                    parent_id=parent.id if parent is not None else None, cascade_discipline=cascade_discipline)
     report.oem, report.supplier = oem, supplier
     _check_related(actor, report, header)
     _apply_header(report, header)
@@ -209,7 +219,9 @@ def withdraw_acceptances(actor: User, report: Report, code: str, why: str | None
     return withdrawn
 
 
-def gate_context(report: Report) -> method.GateContext:
+def gate_context(report: Report, cascades: list[dict] | None = None) -> method.GateContext:
+    from app.services.cascades import cascade_facts
+
     live = set(db.session.scalars(select(Attachment.id).where(Attachment.report_id == report.id, Attachment.withdrawn_at.is_(None))))
     related = None
     if report.related_report_id:
@@ -220,7 +232,9 @@ def gate_context(report: Report) -> method.GateContext:
     return method.GateContext(
         header=header_values(report),
         values={d.code: d.values or {} for d in report.disciplines},
-        team=[{"role": m.role.value, "company_kind": m.user.company.kind.value, "email": m.user.email} for m in report.team],
+        # the side each member's company takes in this report (not the company's kind)
+        team=[{"role": m.role.value, "company_kind": "oem" if m.user.company_id == report.oem_id else "supplier", "email": m.user.email}
+              for m in report.team],
         # The problem's start: the complaint date when it precedes the report's creation here.
         opened_on=min(filter(None, [report.created_at.date(), report.detected_on])),
         due=report.due or {},
@@ -228,6 +242,7 @@ def gate_context(report: Report) -> method.GateContext:
         actions=action_facts(report),
         live_attachments=live,
         related_report=related,
+        cascades=cascade_facts(report) if cascades is None else cascades,
         status=report.status.value,
         stage=report.stage,
     )

@@ -25,7 +25,9 @@ def _labels():
         "team.changed": _l("changed a team role"), "team.removed": _l("removed from the team"), "comment.added": _l("commented"),
         "comment.edited": _l("edited a comment"), "comment.withdrawn": _l("withdrew a comment"), "action.created": _l("added an action"),
         "action.updated": _l("updated an action"), "evidence.uploaded": _l("added evidence"), "evidence.withdrawn": _l("withdrew evidence"),
-        "evidence.purged": _l("purged an evidence file"),
+        "evidence.purged": _l("purged an evidence file"), "report.cascaded": _l("cascaded to a sub-supplier"),
+        "invitation.created": _l("invited by e-mail"), "invitation.revoked": _l("revoked an invitation"),
+        "invitation.accepted": _l("accepted an invitation"),
     }
 
 

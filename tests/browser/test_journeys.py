@@ -8,7 +8,9 @@ e. the OEM quality lead rejects (comment required), then approves with the passw
    D8 closes the report with the signature shown;
 f. containment is tracked as an action with its evidence;
 g. the supplier declines a complaint that is not theirs: the quality lead refuses, the supplier
-   asks again, the quality lead accepts - the report is closed as declined.
+   asks again, the quality lead accepts - the report is closed as declined;
+h. the supplier's leader cascades a report to its sub-supplier and invites the sub-supplier's
+   engineer by e-mail, who joins with the link and edits.
 
 The state a journey starts from is arranged through the JSON API (or is the demo data); the
 journey itself only clicks, types and reads what a person sees.
@@ -541,3 +543,84 @@ def test_the_supplier_declines_the_customer_refuses_then_accepts(open_as, api):
     lead.get_by_role("link", name="Reports", exact=True).click()
     expect(lead.get_by_role("row").filter(has_text=title)).to_contain_text("declined")
     assert jana.report(rid)["outcome"] == "declined" and photo["id"] in jana.report(rid)["reviews"][-1]["evidence"]
+
+
+# --------------------------------------------------------------------------------------------- h
+@pytest.mark.browser
+def test_the_supplier_cascades_invites_the_sub_suppliers_engineer_who_joins_and_edits(open_as, browser, live_server):
+    """CellTech's team leader cascades the coolant leak (the demo's report in review) to its
+    nitrogen supplier with the form, invites the supplier's engineer by e-mail on the new 8D; the
+    engineer opens the link, chooses a name and a password, lands on the report and edits it. The
+    link works once. Volta's quality lead sees that a cascade exists, not its content."""
+    from sqlalchemy import create_engine, text
+
+    from tests.browser.test_accessibility import serious_violations
+
+    elbe = "Elbe Industriegase GmbH"
+    title = unique("Dew point of the nitrogen for furnace F1")
+    email = f"ines.{uuid.uuid4().hex[:6]}@elbegas.example"
+    page = open_as(LUKAS)
+    page.goto("/reports/2")
+    cascades = page.locator("#cascades")
+    cascades.get_by_text("Cascade to a sub-supplier").click()
+    cascades.get_by_label("Sub-supplier", exact=True).select_option(label=elbe)
+    cascades.get_by_label("Title of the cascaded 8D").fill(title)
+    cascades.get_by_label(starts("Problem description passed on")).fill("Furnace F1 dew point alarm at 03:40; 2 modules leak at the inlet joint.")
+    cascades.get_by_role("button", name="Open the cascaded 8D").click()
+    expect(flash(page, re.compile(rf"Cascaded 8D 8D-\d{{4}}-\d{{4}} opened with {elbe}"))).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(title)
+    expect(page.get_by_text(f"Customer: {CELLTECH}")).to_be_visible()
+    expect(page.locator("#cascades")).to_contain_text("Cascaded from")
+    child_url = re.sub(r"\?.*$", "", page.url)
+
+    # D1 of the new 8D: invite the nitrogen supplier's engineer
+    invite = page.locator("#invite-form")
+    invite.get_by_label("E-mail", exact=True).fill(email)
+    invite.get_by_label("Name", exact=True).fill("Ines Invited")
+    invite.get_by_label("Company", exact=True).select_option(label=elbe)
+    invite.get_by_label("Joins as").select_option(value="engineer")
+    invite.get_by_role("button", name="Invite").click()
+    expect(flash(page, f"Invitation sent to {email}; the link works once, for 7 days.")).to_be_visible()
+    expect(page.locator("#invitation-table").get_by_role("row").filter(has_text=email)).to_contain_text("waiting")
+
+    engine = create_engine(live_server.database_url)
+    with engine.connect() as conn:
+        body = conn.execute(text("SELECT body_text FROM outbox_message WHERE to_email = :e ORDER BY id DESC"), {"e": email}).first()[0]
+    engine.dispose()
+    link = re.search(r"(https?://\S+/invitations/\S+)", body).group(1)
+
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", timezone_id="UTC")
+    try:
+        guest = context.new_page()
+        guest.goto(link)
+        expect(guest.get_by_role("heading", name="Accept the invitation")).to_be_visible()
+        assert serious_violations(guest) == []
+        guest.get_by_label("Your name (as your colleagues see it)").fill("Ines Invited")
+        guest.get_by_label("Choose a password (at least 12 characters)").fill("nitrogen-dew-point-minus-40")
+        guest.get_by_label("The same again").fill("nitrogen-dew-point-minus-40")
+        guest.get_by_role("button", name="Join the team").click()
+        expect(flash(guest, "Welcome, Ines Invited. You are on the team of this report.")).to_be_visible()
+        assert re.sub(r"\?.*$", "", guest.url) == child_url
+        discipline_link(guest, "D1").click()
+        expect(guest.locator("#team-table")).to_contain_text("Ines Invited")
+        expect(guest.get_by_text("Cascaded from")).to_have_count(0)  # the sub-supplier never sees the parent
+        # she edits the supplier's description of D2
+        discipline_link(guest, "D2").click()
+        field = guest.get_by_label(starts("Supplier's description"))
+        field.fill("Dew point of the deliveries of that week: -32 °C against -40 °C specified; certificate values were copied.")
+        guest.get_by_role("button", name="Save D2").click()
+        expect(flash(guest, "D2 saved (version 2).")).to_be_visible()  # version 1: the description passed on
+        guest.reload()
+        expect(guest.get_by_label(starts("Supplier's description"))).to_have_value(re.compile("-32 °C against -40 °C"))
+        # the link worked once
+        guest.goto(link)
+        expect(guest.get_by_text("This invitation link no longer works")).to_be_visible()
+    finally:
+        context.close()
+
+    # the customer of the parent: the cascade exists (number, supplier, stage, status), nothing of its content
+    thomas = open_as(THOMAS)
+    thomas.goto("/reports/2")
+    row = thomas.locator("#cascade-table").get_by_role("row").filter(has_text=elbe).first
+    expect(row).to_be_visible()
+    expect(thomas.locator("#cascades")).not_to_contain_text(title)

@@ -45,3 +45,12 @@ class WebhookForm(FlaskForm):
     ], validators=[DataRequired()])
     secret = PasswordField(_l("Shared secret (16-100 characters; leave empty to generate one)"), validators=[Length(max=100)])
     description = StringField(_l("Description"), validators=[Length(max=200)])
+
+
+class CompanySettingsForm(FlaskForm):
+    allow_invitations = SelectField(_l("Invitations by e-mail"), choices=[("1", _l("allowed")), ("0", _l("not allowed"))])
+
+
+class SupplierLinkForm(FlaskForm):
+    customer_id = SelectField(_l("Customer (e.g. a Tier-1)"), coerce=int, choices=[], validate_choice=False)
+    supplier_id = SelectField(_l("buys from (its sub-supplier)"), coerce=int, choices=[], validate_choice=False)

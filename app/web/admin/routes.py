@@ -20,7 +20,7 @@ from app.models import AuditEvent, Company, MailStatus, OutboxMessage, User, is_
 from app.notify.settings import mail_dir
 from app.services import accounts, audit
 from app.web.admin import bp
-from app.web.admin.forms import CompanyForm, PasswordResetForm, UserEditForm, UserForm
+from app.web.admin.forms import CompanyForm, CompanySettingsForm, PasswordResetForm, SupplierLinkForm, UserEditForm, UserForm
 
 
 @bp.before_request
@@ -75,7 +75,57 @@ def companies():
         except DomainError as exc:
             _apply_errors(form, exc)
     rows = db.session.scalars(select(Company).where(policy.managed_companies_clause(current_user)).order_by(Company.kind, Company.name)).all()
-    return render_template("admin/companies.html", companies=rows, form=form, may_create=may_create), (422 if form.errors else 200)
+    link_form = SupplierLinkForm()
+    link_form.customer_id.choices = link_form.supplier_id.choices = [(c.id, c.name) for c in rows]
+    links = _supplier_links() if may_create else []
+    return render_template("admin/companies.html", companies=rows, form=form, may_create=may_create, settings_form=CompanySettingsForm(),
+                           link_form=link_form, links=links), (422 if form.errors else 200)
+
+
+def _supplier_links() -> list[tuple[str, str]]:
+    from sqlalchemy.orm import aliased
+
+    from app.models import SupplierLink
+
+    customer, supplier = aliased(Company), aliased(Company)
+    return db.session.execute(select(customer.name, supplier.name).select_from(SupplierLink)
+                              .join(customer, customer.id == SupplierLink.customer_id).join(supplier, supplier.id == SupplierLink.supplier_id)
+                              .order_by(customer.name, supplier.name)).all()
+
+
+@bp.route("/supplier-links", methods=["POST"])
+def supplier_link():
+    """Record that a company buys from another (platform admins): its 8Ds may cascade there."""
+    if not policy.can_create_company(current_user):
+        abort(403)
+    form = SupplierLinkForm()
+    if form.validate_on_submit():
+        customer, supplier = db.session.get(Company, form.customer_id.data), db.session.get(Company, form.supplier_id.data)
+        try:
+            accounts.link_supplier(current_user, customer, supplier)
+            db.session.commit()
+            flash(_("%(c)s buys from %(s)s: its reports may cascade there.", c=customer.name, s=supplier.name), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+    return redirect(url_for("admin.companies"))
+
+
+@bp.route("/companies/<int:company_id>/settings", methods=["POST"])
+def company_settings(company_id: int):
+    """Whether a report's leader or champion may invite the company's people by e-mail."""
+    from app.services import invitations
+
+    company = db.session.get(Company, company_id) if is_id(company_id) else None
+    if company is None or not policy.can_configure_company(current_user, company):
+        abort(404)
+    form = CompanySettingsForm()
+    if form.validate_on_submit():
+        invitations.set_allow_invitations(current_user, company, form.allow_invitations.data == "1")
+        db.session.commit()
+        flash(_("Invitations by e-mail for %(name)s: %(state)s.", name=company.name,
+                state=_("allowed") if company.allow_invitations else _("not allowed")), "success")
+    return redirect(url_for("admin.companies"))
 
 
 @bp.route("/users", methods=["GET", "POST"])

@@ -139,3 +139,20 @@ class TeamChangeForm(FlaskForm):
         _l("Role"),
         choices=[("member", _l("Member")), ("leader", _l("Team leader")), ("champion", _l("Champion")), ("viewer", _l("Viewer (read only)"))],
     )
+
+
+class CascadeForm(FlaskForm):
+    supplier_id = SelectField(_l("Sub-supplier"), coerce=int, choices=[], validate_choice=False)
+    title = StringField(_l("Title of the cascaded 8D"), validators=[DataRequired(), Length(max=500)])
+    discipline = SelectField(_l("It serves"), choices=[("D4", _l("D4 - the root cause sits at the sub-supplier")),
+                                                       ("D5", _l("D5 - so does the corrective action"))])
+    part_number = StringField(_l("The sub-supplier's part number"), validators=[Optional(), Length(max=500)])
+    description = TextAreaField(_l("Problem description passed on (the sub-supplier sees this, nothing else of this report)"),
+                                validators=[Optional(), Length(max=20000)])
+
+
+class InviteForm(FlaskForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    company_id = SelectField(_l("Company"), coerce=int, choices=[], validate_choice=False)
+    role = SelectField(_l("Joins as"), choices=[("engineer", _l("Engineer (team member, edits)")), ("viewer", _l("Viewer (reads only)"))])

@@ -67,9 +67,13 @@ def dashboard():
 
 
 def party_choices() -> tuple[list[Company], list[Company]]:
-    """The customers and suppliers the caller may pick for a new report."""
+    """The customers and suppliers the caller may pick for a new report. The caller's own company
+    may take either side (a Tier-1 is its sub-supplier's customer); the others are offered on the
+    side their kind usually takes."""
     companies = db.session.scalars(select(Company).where(policy.pickable_companies_clause(current_user), Company.active.is_(True)).order_by(Company.name)).all()
-    return [c for c in companies if c.kind == CompanyKind.oem], [c for c in companies if c.kind == CompanyKind.supplier]
+    own = current_user.company_id
+    return ([c for c in companies if c.kind == CompanyKind.oem or c.id == own],
+            [c for c in companies if c.kind == CompanyKind.supplier or c.id == own])
 
 
 @bp.route("/reports/new", methods=["GET", "POST"])

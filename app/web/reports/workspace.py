@@ -18,6 +18,7 @@ from app.services import reports as report_service
 from app.services.action_queries import actions_query
 from app.web.reports import bp
 from app.web.reports.forms import AdvanceForm, DeclineForm, ReopenForm, ReturnForm, ReviewForm, TeamAddForm, TeamChangeForm
+from app.web.reports.tiers import tier_panel
 
 
 def discipline_fragment(report: Report, code: str, entry, values: dict, errors: dict, editable: bool, files: list | None = None) -> Markup:
@@ -103,7 +104,7 @@ def workspace(report: Report, code: str | None, *, values=None, errors=None, sta
         header_errors=header_errors or {}, frozen=policy.report_is_frozen(report, code), show_gate=show_gate and report.status == Status.open,
         attachments=sorted((a for a in files if a.discipline == code), key=lambda a: a.id), files=files,
         evidence_claims=disciplines.evidence_claims(report, code), pending=report.pending_review, review_warnings=review_warnings,
-        **_step_forms(report, code), **_decline(report, code), **_activity(report, code),
+        **_step_forms(report, code), **_decline(report, code), **_activity(report, code), tiers=tier_panel(report, code),
     )
     return html, status
 
