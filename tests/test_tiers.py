@@ -132,6 +132,15 @@ def _gate(api, user, report_id):
     return api(user).get(f"/api/v1/reports/{report_id}/gate").get_json()["disciplines"]
 
 
+def _move(report_id: int, **values) -> None:
+    """The child moves on as the workflow moves it: a change of the report row (the parent's
+    views and gates follow through the change counter, app/models/changes.py)."""
+    child = _db.session.get(Report, report_id)
+    for name, value in values.items():
+        setattr(child, name, value)
+    _db.session.commit()
+
+
 def test_parent_d4_d5_refer_to_the_childs_verified_cause_and_action_and_d8_warns_while_it_is_open(api, tiers):
     p = tiers
     child = _cascade(api, p).get_json()
@@ -150,18 +159,15 @@ def test_parent_d4_d5_refer_to_the_childs_verified_cause_and_action_and_d8_warns
     assert any(child["number"] in m["message"] and m["level"] == "warn" for m in _gate(api, p.sup_eng, p.report_id)["D8"])
 
     # the child's team verifies its root cause (past D4): the parent's D4 takes it; D5 still waits
-    _db.session.execute(Report.__table__.update().where(Report.id == child["id"]).values(stage="D5"))
-    _db.session.commit()
+    _move(child["id"], stage="D5")
     assert not any("waits for" in m for m in messages("D4"))
     assert any("waits for" in m for m in messages("D5"))
     # closed as resolved: its corrective action is verified, and D8 no longer warns
-    _db.session.execute(Report.__table__.update().where(Report.id == child["id"]).values(stage="D8", status=Status.closed, outcome="resolved"))
-    _db.session.commit()
+    _move(child["id"], stage="D8", status=Status.closed, outcome="resolved")
     assert not any("C1" in m for m in messages("D5"))
     assert not any(child["number"] in m for m in messages("D8"))
     # a declined cascade proves nothing
-    _db.session.execute(Report.__table__.update().where(Report.id == child["id"]).values(outcome="declined"))
-    _db.session.commit()
+    _move(child["id"], outcome="declined")
     assert any("waits for" in m for m in messages("D4"))
 
 

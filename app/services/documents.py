@@ -105,11 +105,12 @@ PDFS = Kept(entries=128, max_bytes=64 * 1024 * 1024)
 FINDINGS = Kept(entries=512)
 
 
-def report_json(view: tuple, report: Report) -> bytes:
-    """The report's JSON document under `view` (a key of `key(report, "json", ...)`)."""
+def report_json(view: tuple, report: Report, viewer) -> bytes:
+    """The report's JSON document as `viewer` sees it (its cascade links depend on the viewer's
+    company, which `view` - a key of `key(report, "json", company id)` - holds)."""
     from app.serialize import as_report, to_json
 
-    return JSON_DOCUMENTS.get_or_make(view, lambda: to_json(as_report(report)))
+    return JSON_DOCUMENTS.get_or_make(view, lambda: to_json(as_report(report, viewer)))
 
 
 def report_pdf(view: tuple, report: Report, layout: str = "standard") -> bytes:
