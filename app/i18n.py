@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale, format_date, format_decimal, format_time, get_locale, refresh
+from sqlalchemy.exc import SQLAlchemyError
 
 # Each language named in itself: a reader finds their own even when the page is in another.
 NAMES = {"en": "English", "de": "Deutsch", "zh": "中文"}
@@ -44,7 +45,10 @@ def select_locale() -> str:
         return default_language()
     from flask_login import current_user
 
-    chosen = getattr(current_user, "language", None) if current_user else None
+    try:
+        chosen = getattr(current_user, "language", None) if current_user else None
+    except SQLAlchemyError:  # the database does not answer: the browser's language still does
+        chosen = None
     if valid(chosen):
         return chosen
     return browser_language() or default_language()

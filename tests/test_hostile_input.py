@@ -180,10 +180,12 @@ JSON_ENDPOINTS = {
     "api.create_invitation": "leader",
     "api.accept_invitation": "anon",
     "api.admin_company_settings": "platform",
+    "api.create_webhook": "platform",
     "reports.presence_beat": "page",
 }
 #: Write endpoints that read no body at all (or a multipart one).
-NO_JSON_BODY = {"api.revoke_token", "api.remove_team_member", "api.withdraw_comment", "api.upload_attachment", "api.revoke_invitation"}
+NO_JSON_BODY = {"api.revoke_token", "api.remove_team_member", "api.withdraw_comment", "api.upload_attachment", "api.revoke_invitation",
+                "api.delete_webhook", "api.resend_webhook_delivery"}
 
 DEEP = 100_000
 HOSTILE_BODIES = {
