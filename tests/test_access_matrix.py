@@ -49,7 +49,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from PIL import Image
@@ -161,6 +161,7 @@ class Rule:
     check: Callable[[World, str, Any], None] | None = None  # extra assertions (leaks)
     multipart: bool = False  # API body sent as multipart/form-data (uploads) instead of JSON
     stub: Callable[[pytest.MonkeyPatch], None] | None = None  # replaces slow work that is tested elsewhere
+    query: dict | None = None  # a query string for the request (searches)
 
     def expected(self, caller: str, method: str, page: bool) -> Expect:
         if caller in self.expect:
@@ -317,6 +318,24 @@ def _list_scoped(w: World, caller: str, response) -> None:
         assert ids == [] and body["total"] == 0, "another supplier's report was listed"
 
 
+#: words of the world report's action (ACTION_TITLE) and comment: what a search must find only for its readers
+SEARCH_WORDS = {"q": "pull tests cells"}
+
+
+def _search_api_scoped(w: World, caller: str, response) -> None:
+    body = response.get_json()
+    ids = [item["report_id"] for item in body["items"]]
+    if caller in READERS:
+        assert ids == [w.report_id] and body["items"][0]["discipline"] == "actions"
+    else:
+        assert ids == [] and body["total"] == 0, "another company's words matched a search"
+
+
+def _search_page_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    assert (w.number in html) == (caller in READERS), "the search page shows a report to someone who may not see it"
+
+
 def _dashboard_scoped(w: World, caller: str, response) -> None:
     html = response.get_data(as_text=True)
     assert (w.number in html) == (caller in READERS), "the dashboard shows a report to someone who may not see it"
@@ -443,6 +462,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     # -- action pages
     ("actions.index", "GET"): Rule(SIGNED_IN, USER, check=_actions_page_scoped),
     ("actions.mine", "GET"): Rule(SIGNED_IN, USER, check=_my_actions_scoped),
+    ("learning.search", "GET"): Rule(SIGNED_IN, USER, query=SEARCH_WORDS, check=_search_page_scoped),
     ("actions.export_csv", "GET"): Rule(SIGNED_IN, USER, check=_actions_csv_scoped),
     ("actions.report_actions", "GET"): Rule(READERS, REPORT),
     ("actions.create", "POST"): Rule(EDITORS, REPORT, ok=302, body=_action_form),
@@ -475,6 +495,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.users", "GET"): Rule(SIGNED_IN, USER, check=_users_scoped),
     # -- API: reports
     ("api.list_reports", "GET"): Rule(SIGNED_IN, USER, check=_list_scoped),
+    ("api.search", "GET"): Rule(SIGNED_IN, USER, query=SEARCH_WORDS, check=_search_api_scoped),
     ("api.create_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=201, body=_new_report_api),
     ("api.get_report", "GET"): Rule(READERS, REPORT),
     ("api.update_report_header", "PATCH"): Rule(EDITORS, REPORT, body=lambda w, c: {"title": "Cracked welds, lot 2611"}),
@@ -761,6 +782,8 @@ def test_access(app, world, monkeypatch, endpoint, method, path, caller):
     expected = rule.expected(caller, method, page)
     _put_in_state(world, rule.state)
     url = fill(path, (rule.params or _report_params)(world))
+    if rule.query:
+        url += "?" + urlencode(rule.query)
     if rule.stub:
         rule.stub(monkeypatch)
 

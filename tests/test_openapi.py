@@ -70,6 +70,7 @@ CONTRACT = [
     ("GET", "/reports/{report_id}/users", "eligible_users", (200, 400, 401, 403, 404)),
     ("POST", "/tokens", "create_token", (201, 400, 401, 413, 429)),
     ("DELETE", "/tokens/current", "revoke_token", (204, 400, 401)),
+    ("GET", "/search", "search", (200, 400, 401)),
     ("GET", "/users", "users", (200, 400, 401)),
 ]
 

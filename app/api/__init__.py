@@ -4,4 +4,13 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import auth, routes_actions, routes_admin, routes_evidence, routes_openapi, routes_reports, routes_session  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    auth,
+    routes_actions,
+    routes_admin,
+    routes_evidence,
+    routes_learning,
+    routes_openapi,
+    routes_reports,
+    routes_session,
+)

@@ -19,6 +19,7 @@ from app.models.report import (
     TeamMember,
     TeamRole,
 )
+from app.models.search import SearchDoc
 
 __all__ = [
     "AuditAnchor",
@@ -47,6 +48,7 @@ __all__ = [
     "OutboxMessage",
     "Report",
     "Review",
+    "SearchDoc",
     "Role",
     "STEERING_ROLES",
     "Status",

@@ -6,7 +6,9 @@ rendered fields of a discipline - is keyed on two numbers that only this module 
 - a report's `change_counter`: bumped by every flush that changes the report or one of its parts
   (a discipline, a team member, a review, an action, an attachment, a comment);
 - the accounts generation (`Generation` "accounts"): bumped by every flush that changes what a
-  view shows of a person or a company (name, e-mail, role, company, active).
+  view shows of a person or a company (name, e-mail, role, company, active);
+- the full-text index (app/models/search.py): the rows of the parts a flush changed (header, a
+  discipline, the actions, the comments) are rewritten after it, in the same transaction.
 
 Services change rows and nothing else; no feature has to remember to invalidate a cache. What
 depends on the clock (overdue marks, a comment's edit window) is keyed on the day or computed when
@@ -21,6 +23,7 @@ from sqlalchemy import String, event, insert, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.extensions import db
+from app.models import search
 from app.models.accounts import Company, User
 from app.models.action import Action
 from app.models.base import utcnow
@@ -53,10 +56,23 @@ def _changed(obj, names) -> bool:
     return any(state.attrs[n].history.has_changes() for n in names if n in state.attrs)
 
 
+def _search_part(session: Session, obj) -> str | None:
+    """Which row of the full-text index this changed object is part of (None: not indexed)."""
+    if isinstance(obj, Report):
+        return "header" if obj in session.new or _changed(obj, search.HEADER_COLUMNS) else None
+    if isinstance(obj, DisciplineEntry):
+        return obj.code if obj in session.new or _changed(obj, ("values",)) else None
+    return {Action: "actions", Comment: "comments"}.get(type(obj))
+
+
 def _before_flush(session: Session, _context, _instances) -> None:
     reports: set[int] = set()
     accounts = False
+    indexed = session.info["search_pending"] = []  # this flush's (a failed one's are dropped)
     for obj in chain(session.new, session.dirty, session.deleted):
+        part = _search_part(session, obj) if obj not in session.deleted else None
+        if part is not None:
+            indexed.append((obj, part))  # the report's id is known after the flush
         if isinstance(obj, Report):
             if obj.id is not None and (obj in session.deleted or session.is_modified(obj)):
                 reports.add(obj.id)
@@ -81,7 +97,20 @@ def _before_flush(session: Session, _context, _instances) -> None:
     pending[1] = pending[1] or accounts
 
 
+def _refresh_search(session: Session) -> None:
+    indexed = session.info.pop("search_pending", None)
+    if not indexed:
+        return
+    wanted: dict[int, set[str]] = {}
+    for obj, part in indexed:
+        report_id = obj.id if isinstance(obj, Report) else obj.report_id
+        if report_id is not None:
+            wanted.setdefault(report_id, set()).add(part)
+    search.refresh(session.connection(), wanted)
+
+
 def _after_flush(session: Session, _context) -> None:
+    _refresh_search(session)
     pending = session.info.pop("derived_pending", None)
     if not pending:
         return

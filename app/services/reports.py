@@ -33,6 +33,7 @@ from app.models import (
     TeamRole,
     User,
     is_id,
+    search,
     utcnow,
 )
 from app.services import audit
@@ -338,6 +339,7 @@ def save_discipline(actor: User, report: Report, code: str, base_version: Any, f
                                                     created_by_id=actor_id),
         *audit.write_statements(event, anchored),
         update(reports).where(reports.c.id == report_id).values(updated_at=now, change_counter=reports.c.change_counter + 1, audit_seq=event.seq),
+        search.discipline_statement(report_id, code, new_values),  # the full-text index, in the same transaction
     ])
     # The entry as saved, without reading it again: the session's copy if it holds one (kept
     # current), else a plain object with what callers read (code, version, values, updated_*).

@@ -34,6 +34,8 @@ PAGES = [
     (JANA, "/reports/2/actions"),
     (LUKAS, "/reports/new"),
     (LUKAS, "/account"),
+    (LUKAS, "/search?q=clamping+fixture"),
+    (SVEN, "/search?q=clamping+fixture"),
     ("admin@volta.example", "/admin/users"),
     ("admin@volta.example", "/admin/companies"),
     ("admin@volta.example", "/admin/notifications"),

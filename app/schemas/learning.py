@@ -1,0 +1,30 @@
+"""Learning across reports: search hits, similar reports, lessons, the effectiveness watch."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from app.models.report import Status
+from app.models.search import PARTS
+from app.schemas.base import ID, Query, Shape, absent, one_of
+
+
+class SearchHit(Shape):
+    """One visible report that contains every word, with the best-matching part."""
+
+    report_id: ID
+    number: str
+    title: str
+    discipline: Annotated[one_of(PARTS), Field(description="where the words were found: D0-D8, header, actions or comments")]
+    snippet: Annotated[str, Field(description="HTML: the text around the words, escaped, the matching words in <mark>")]
+    status: one_of(Status)
+    supplier: str
+    part_number: str | None
+
+
+class SearchQuery(Query):
+    q: str = absent("the words to find (all of them; English stemming)", max_length=200)
+    supplier_id: ID = absent("only reports with this supplier")
+    status: one_of(Status) = absent("only reports with this status")
+    part_number: str = absent("only reports of this part number (exact, any case)", max_length=500)
+    discipline: one_of(PARTS) = absent("only hits in this part of the report")
