@@ -16,7 +16,8 @@ from app.services import search as search_service
 @operation("Full-text search in the reports the caller may see", "learning", response=page_of(shapes.SearchHit),
            query=(shapes.SearchQuery, Paging),
            description="Every word must occur (English stemming); one hit per report, best first, with the part it was found in and a "
-                       "snippet (HTML, matching words in <mark>). Only reports the caller may see are searched.")
+                       "snippet (HTML, matching words in <mark>). Only reports the caller may see are searched. `total` counts up to 1,000 reports "
+                       "(as the report list's page does): 1000 means 1,000 or more.")
 @bp.route("/search", methods=["GET"])
 def search():
     args = request.args

@@ -24,6 +24,7 @@ from app.models.search import FTS_TABLE, MARK_END, MARK_START, PARTS, PG_CONFIG,
 
 MAX_QUERY = 200
 MAX_TERMS = 12
+MAX_COUNT = 1_000  # reports counted for `total`, as the report list counts (more: "1,000+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _fts = table(FTS_TABLE, column("rowid"), column("body"))
 
@@ -56,6 +57,7 @@ class Hit:
 class Results:
     items: list[Hit] = field(default_factory=list)
     total: int = 0
+    capped: bool = False  # more than MAX_COUNT reports match: total is MAX_COUNT
     page: int = 1
     per_page: int = 20
 
@@ -137,6 +139,28 @@ def highlight(raw: str) -> str:
     return Markup(safe.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
 
 
+def _count(matches) -> tuple[int, bool]:
+    """How many reports match, counted up to MAX_COUNT (past it: MAX_COUNT and capped)."""
+    sub = matches.with_only_columns(matches.selected_columns.report_id).distinct().limit(MAX_COUNT + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(sub))
+    return min(total, MAX_COUNT), total > MAX_COUNT
+
+
+def _best_per_report(matches, offset: int, limit: int) -> list:
+    """The page's hits - each report once, with its best-ranked part - read best first in growing
+    batches (the engines pick the best rows of an ORDER BY ... LIMIT without sorting them all)."""
+    cols = matches.selected_columns
+    batch = (offset + limit) * 3 + 20
+    while True:
+        rows = db.session.execute(matches.order_by(cols.rank, cols.id).limit(batch)).all()
+        best: dict[int, Any] = {}
+        for row in rows:
+            best.setdefault(row.report_id, row)
+        if len(best) >= offset + limit or len(rows) < batch:
+            return list(best.values())[offset:offset + limit]
+        batch *= 4
+
+
 def search(user, q: str, filters: Filters | None = None, page: int = 1, per_page: int = 20) -> Results:
     """One page of the visible reports that contain every word of `q`, best first."""
     filters = filters or Filters()
@@ -144,21 +168,21 @@ def search(user, q: str, filters: Filters | None = None, page: int = 1, per_page
     results = Results(page=page, per_page=per_page)
     if not words:
         return results
-    matches = _matches(user, words, filters).subquery("m")
-    best = select(matches, func.row_number().over(partition_by=matches.c.report_id, order_by=(matches.c.rank, matches.c.id)).label("n")).subquery("b")
-    results.total = db.session.scalar(select(func.count(func.distinct(matches.c.report_id))))
+    matches = _matches(user, words, filters)
+    results.total, results.capped = _count(matches)
     if not results.total:
         return results
-    rows = db.session.execute(
-        select(best.c.id, best.c.report_id, best.c.part, Report.number, Report.title, Report.status, Report.part_number)
-        .join(Report, Report.id == best.c.report_id).where(best.c.n == 1)
-        .order_by(best.c.rank, Report.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    rows = _best_per_report(matches, (page - 1) * per_page, per_page)
+    reports = {r.id: r for r in db.session.execute(
+        select(Report.id, Report.number, Report.title, Report.status, Report.part_number, Report.supplier_id)
+        .where(Report.id.in_([r.report_id for r in rows]))).all()}
     snippets = _snippets(words, [r.id for r in rows])
-    suppliers = dict(db.session.execute(select(Report.id, Report.supplier_id).where(Report.id.in_([r.report_id for r in rows]))).all())
-    names = _company_names(set(suppliers.values()))
-    results.items = [Hit(report_id=r.report_id, number=r.number, title=r.title, status=r.status.value, supplier=names.get(suppliers[r.report_id], ""),
-                         part_number=r.part_number, discipline=r.part, snippet=highlight(snippets.get(r.id, ""))) for r in rows]
+    names = _company_names({r.supplier_id for r in reports.values()})
+    for r in rows:
+        rep = reports[r.report_id]
+        results.items.append(Hit(report_id=r.report_id, number=rep.number, title=rep.title, status=rep.status.value,
+                                 supplier=names.get(rep.supplier_id, ""), part_number=rep.part_number, discipline=r.part,
+                                 snippet=highlight(snippets.get(r.id, ""))))
     return results
 
 
