@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Company, Report, User, utcnow  # noqa: E402
+from app.models import Report, User, utcnow  # noqa: E402
 from app.models.search import PARTS, PG_CONFIG, SearchDoc  # noqa: E402
 from app.services import accounts  # noqa: E402
 from app.services import search as search_service  # noqa: E402

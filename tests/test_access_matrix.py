@@ -56,7 +56,7 @@ from PIL import Image
 from sqlalchemy import func, select, text, update
 
 from app.extensions import db as _db
-from app.models import OutboxMessage, Report, Review, Status, utcnow
+from app.models import EffectivenessWatch, OutboxMessage, Report, Review, Status, utcnow
 from app.services import actions as action_service
 from app.services import comments as comment_service
 from app.services import evidence as evidence_service
@@ -152,7 +152,7 @@ class Rule:
     who: frozenset[str]
     scope: str
     ok: int = 200
-    state: str = "open"  # open (stage D1) | in_review (D3) | closed
+    state: str = "open"  # open (stage D1) | in_review (D3) | closed | watched (closed, its effectiveness watch ended today)
     body: Callable[[World, str], dict] | None = None
     params: Callable[[World], dict] | None = None
     location: str | None = None  # where a successful redirect goes (path); None: not /login
@@ -222,6 +222,10 @@ def _return(w: World, caller: str) -> dict:
 
 def _advance(w: World, caller: str) -> dict:
     return {"comment": "Team complete."}
+
+
+def _effective(w: World, caller: str) -> dict:
+    return {"decision": "effective", "comment": "0 ppm at Zwickau for 90 days", "password": PASSWORD}
 
 
 def _decline(w: World, caller: str) -> dict:
@@ -443,6 +447,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.decline", "POST"): Rule(STEERING, REPORT, ok=302, body=_decline_form),
     ("reports.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="in_review", body=_review_form),
     ("reports.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="closed", body=_reopen),
+    ("learning.decide_effectiveness", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="watched", body=_effective),
     ("reports.team_add", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=_team_add_form),
     ("reports.team_change", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {"role": "viewer"}),
     ("reports.team_remove", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {}),
@@ -507,6 +512,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.decline", "POST"): Rule(STEERING, REPORT, body=_decline),
     ("api.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="in_review", body=_signature),
     ("api.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="closed", body=_reopen),
+    ("api.decide_effectiveness", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="watched", body=_effective),
     ("api.list_team", "GET"): Rule(READERS, REPORT),
     ("api.add_team_member", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=201, body=_team_add),
     ("api.change_team_member", "PATCH"): Rule(TEAM_MANAGERS, REPORT, body=lambda w, c: {"role": "viewer"}),
@@ -693,8 +699,10 @@ def _put_in_state(w: World, state: str) -> None:
     if state == "in_review":
         _db.session.execute(update(Report).where(Report.id == w.report_id).values(stage="D3", status=Status.in_review))
         _db.session.add(Review(report_id=w.report_id, stage="D3", revision=0, requested_by_id=w.ids[SUP_LEADER], request_comment="D3 ready"))
-    elif state == "closed":
+    elif state in ("closed", "watched"):
         _db.session.execute(update(Report).where(Report.id == w.report_id).values(stage="D8", status=Status.closed, closed_at=utcnow()))
+        if state == "watched":
+            _db.session.add(EffectivenessWatch(report_id=w.report_id, until=utcnow().date(), criterion="No recurrence", status="watching", recurrences=[]))
     else:
         assert state == "open", state
     _db.session.commit()

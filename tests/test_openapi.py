@@ -71,6 +71,7 @@ CONTRACT = [
     ("POST", "/tokens", "create_token", (201, 400, 401, 413, 429)),
     ("DELETE", "/tokens/current", "revoke_token", (204, 400, 401)),
     ("GET", "/search", "search", (200, 400, 401)),
+    ("POST", "/reports/{report_id}/effectiveness", "decide_effectiveness", (200, 400, 401, 403, 404, 409, 413, 422, 429)),
     ("GET", "/users", "users", (200, 400, 401)),
 ]
 

@@ -192,9 +192,33 @@ def test_a_walk_to_review_and_closure_matches_the_document(api, parties, checker
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/export", 200)
     actions = call(checker, oem, "GET", f"/api/v1/reports/{rid}/actions?per_page=200", 200)["items"]
     assert {a["ref"] for a in actions} == {"ICA1", "ICA2", "ICA3", "ICA4", "PCA1", "PCA2", "PCA3", "PA1"}  # every field documented
+    assert closed_report["effectiveness"]["status"] == "watching"
+    call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 409, json={"decision": "effective", "password": PASSWORD})
+    call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 422, json={"decision": "not_effective", "password": PASSWORD})
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/effectiveness", 403, json={"decision": "effective", "password": PASSWORD})
     reopened = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/reopen", 200, json={"comment": "Field returns again.", "password": PASSWORD, "to": "D4"})
     assert reopened["status"] == "open" and reopened["stage"] == "D4"
     call(checker, lead, "POST", f"/api/v1/reports/{rid}/return", 200, json={"to": "D2", "comment": "The team must be re-checked."})
+
+
+def test_the_effectiveness_decision_matches_the_document(api, parties, checker, db):
+    from app.models import EffectivenessWatch, Report, Review, utcnow
+
+    p = parties
+    oem, qlead = api(p.oem_eng), api(p.oem_lead)
+    rid = call(checker, oem, "POST", "/api/v1/reports", 201, json={"title": "Leaking seal", "oem_id": p.oem.id, "supplier_id": p.supplier.id})["id"]
+    report = db.session.get(Report, rid)
+    report.stage, report.status = "D8", "in_review"
+    db.session.add(Review(report_id=rid, stage="D8", revision=0, requested_by_id=p.sup_eng.id))
+    db.session.commit()
+    closed = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/review", 200,
+                  json={"decision": "approve", "password": PASSWORD, "watch_days": 1, "watch_criterion": "No leak at EOL"})
+    assert closed["effectiveness"]["criterion"] == "No leak at EOL"
+    db.session.execute(EffectivenessWatch.__table__.update().values(until=utcnow().date()))
+    db.session.commit()
+    decided = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 200, json={"decision": "effective", "password": PASSWORD})
+    assert decided["effectiveness"]["signature"]["meaning"] == "effectiveness confirmed"
+    call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 400, json={"decision": 5, "password": PASSWORD})
 
 
 def test_actions_match_the_document(api, parties, checker):

@@ -1,4 +1,4 @@
-"""Learning across reports: full-text search (more to come: similar reports, lessons, the watch)."""
+"""Learning across reports: full-text search and the effectiveness watch after closure."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ from flask_login import current_user
 
 from app.api import bp
 from app.api.spec import operation
-from app.api.util import arg_int, respond
+from app.api.util import arg_int, json_body, respond
+from app.extensions import db
 from app.schemas import learning as shapes
+from app.schemas import reports as report_shapes
 from app.schemas.base import Paging, page_of
+from app.serialize import as_report
+from app.services import effectiveness
+from app.services import reports as report_service
 from app.services import search as search_service
 
 
@@ -27,3 +32,18 @@ def search():
     items = [shapes.SearchHit(report_id=h.report_id, number=h.number, title=h.title, discipline=h.discipline, snippet=str(h.snippet),
                               status=h.status, supplier=h.supplier, part_number=h.part_number) for h in found.items]
     return respond(page_of(shapes.SearchHit)(items=items, total=found.total, page=found.page, per_page=found.per_page))
+
+
+@operation("Decide the effectiveness watch (the customer's quality lead, signed with the password)", "workflow", response=report_shapes.Report,
+           body=shapes.EffectivenessDecision, errors=(403, 409, 422, 429),
+           description="effective closes the watch (from its last day on, or at once after a recurrence); not_effective needs a comment "
+                       "and reopens the report at D4 with a new revision. No watch running: 409 (rule no_watch); before the end: 409 "
+                       "(rule watch_running). A wrong password: 403 (recorded); too many: 429.")
+@bp.route("/reports/<int:report_id>/effectiveness", methods=["POST"])
+def decide_effectiveness(report_id: int):
+    report = report_service.get_visible_report(current_user, report_id, for_update=True)
+    data = json_body()
+    effectiveness.decide(current_user, report, data.get("decision"), data.get("comment"), data.get("password"))
+    db.session.commit()
+    db.session.expire_all()
+    return respond(as_report(report_service.get_visible_report(current_user, report_id)))

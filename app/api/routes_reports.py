@@ -147,7 +147,8 @@ def advance(report_id: int):
 def review(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
-    workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"), data.get("stage"))
+    workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"), data.get("stage"),
+                    data.get("watch_days"), data.get("watch_criterion"))
     db.session.commit()
     return respond(as_report(_fresh(report_id)))
 

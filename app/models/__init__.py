@@ -7,6 +7,7 @@ from app.models.base import MAX_ID, is_id, iso, utcnow
 from app.models.changes import Generation, accounts_generation
 from app.models.collab import Comment, Presence
 from app.models.evidence import Attachment
+from app.models.learning import EffectivenessWatch
 from app.models.outbox import MailStatus, NotificationMode, NotificationPreference, OutboxMessage
 from app.models.report import (
     EDITING_ROLES,
@@ -28,6 +29,7 @@ __all__ = [
     "ActionStatus",
     "Attachment",
     "Comment",
+    "EffectivenessWatch",
     "DISCIPLINE_OF_KIND",
     "Presence",
     "Generation",

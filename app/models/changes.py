@@ -29,10 +29,11 @@ from app.models.action import Action
 from app.models.base import utcnow
 from app.models.collab import Comment
 from app.models.evidence import Attachment
+from app.models.learning import EffectivenessWatch
 from app.models.report import DisciplineEntry, Report, Review, TeamMember
 
 # The rows a report's views are made of (presence heartbeats and mails are not).
-REPORT_PARTS = (DisciplineEntry, TeamMember, Review, Action, Attachment, Comment)
+REPORT_PARTS = (DisciplineEntry, TeamMember, Review, Action, Attachment, Comment, EffectivenessWatch)
 # What the views show of people and companies (a login time or a failed signature is not).
 SHOWN = {User: ("name", "email", "company_id", "role", "active", "platform_admin"), Company: ("name", "kind", "active")}
 ACCOUNTS = "accounts"

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from app.models.report import Status
 from app.models.search import PARTS
-from app.schemas.base import ID, Query, Shape, absent, one_of
+from app.schemas.base import ID, Body, Query, Shape, absent, one_of
 
 
 class SearchHit(Shape):
@@ -28,3 +28,9 @@ class SearchQuery(Query):
     status: one_of(Status) = absent("only reports with this status")
     part_number: str = absent("only reports of this part number (exact, any case)", max_length=500)
     discipline: one_of(PARTS) = absent("only hits in this part of the report")
+
+
+class EffectivenessDecision(Body):
+    decision: one_of(["effective", "not_effective"])
+    comment: str | None = absent("required for not_effective: why (the report reopens at D4 with a new revision)")
+    password: str = Field(description="the caller's password (the signature)")

@@ -36,7 +36,7 @@ from app.models import (
     search,
     utcnow,
 )
-from app.services import audit
+from app.services import audit, effectiveness
 
 _DATE_HEADER = {f.name for f in HEADER_FIELDS if f.type == "date"}
 
@@ -169,6 +169,7 @@ def create_report(actor: User, data: Any) -> Report:
     db.session.add(TeamMember(report_id=report.id, user_id=actor.id, role=TeamRole.champion))
     audit.record("report.created", actor, report, changes={"number": [None, number], **{k: [None, v] for k, v in header_values(report).items() if v not in (None, [], "")}})
     audit.record("team.added", actor, report, discipline="D1", changes={"member": [None, actor.email], "role": [None, "champion"]})
+    effectiveness.note_recurrence(actor, report)  # a recurrence during another report's watch flags it at once
     db.session.flush()
     db.session.expire(report, ["disciplines", "team"])
     return report

@@ -1,18 +1,23 @@
-"""Pages of learning across reports: the search results (the search box is in every page's header)."""
+"""Pages of learning across reports: the search results (the search box is in every page's header) and the
+effectiveness watch of a closed report (its panel on the report page, the quality lead's decision)."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import policy
-from app.errors import BadRequest
+from app.errors import BadRequest, DomainError, Forbidden
 from app.extensions import db
-from app.models import Company, CompanyKind
+from app.models import Company, CompanyKind, utcnow
 from app.models.search import PARTS
+from app.services import effectiveness
+from app.services import reports as report_service
 from app.services import search as search_service
 from app.web.learning import bp
+from app.web.reports.forms import EffectivenessForm
 
 PER_PAGE = 20
 
@@ -35,3 +40,46 @@ def search():
     parts = [(p, search_service.part_label(p)) for p in PARTS]
     return render_template("learning/search.html", found=found, q=args.get("q", ""), filters=filters, suppliers=suppliers, parts=parts,
                            page=page, pages=pages, args=args)
+
+
+@bp.app_template_global()
+def watch_panel(report):
+    """For the report page: its effectiveness watch, the recurrences and the decision form."""
+    watch = effectiveness.watch_of(report)
+    if watch is None:
+        return None
+    return {"watch": watch, "recurrences": effectiveness.recurrence_refs(watch), "form": EffectivenessForm(), "due": watch.until <= utcnow().date()}
+
+
+@bp.route("/reports/<int:report_id>/effectiveness", methods=["POST"])
+@login_required
+def decide_effectiveness(report_id: int):
+    report = report_service.get_visible_report(current_user, report_id, for_update=True)
+    form = EffectivenessForm()
+    if not form.validate_on_submit():
+        for msgs in form.errors.values():
+            for msg in msgs:
+                flash(msg, "danger")
+        return redirect(url_for("reports.detail", report_id=report.id, d="D8"))
+    try:
+        effectiveness.decide(current_user, report, form.decision.data, form.comment.data, form.password.data)
+        db.session.commit()
+        flash(_("The fix was confirmed effective; the watch is closed.") if form.decision.data == "effective"
+              else _("Not effective: the report is open again at D4 with a new revision."), "success")
+    except DomainError as exc:
+        if not getattr(exc, "keeps_transaction", False):
+            db.session.rollback()
+        record = getattr(exc, "record", None)
+        if callable(record):  # a failed signature attempt is kept
+            record()
+            db.session.commit()
+        elif isinstance(exc, Forbidden):
+            raise
+        flash(exc.message, "danger")
+    return redirect(url_for("reports.detail", report_id=report.id, d="D8"))
+
+
+@bp.app_template_global()
+def watches_of_user():
+    """For the dashboard: the visible reports under watch and those whose watch has ended."""
+    return effectiveness.watch_lists(current_user)

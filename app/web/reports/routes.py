@@ -446,7 +446,8 @@ def advance(report_id: int):
 @login_required
 def review(report_id: int):
     def step(r, f):
-        workflow.review(current_user, r, f.decision.data, f.comment.data, f.password.data, f.return_to.data or None)
+        workflow.review(current_user, r, f.decision.data, f.comment.data, f.password.data, f.return_to.data or None,
+                        watch_days=f.watch_days.data or None, watch_criterion=f.watch_criterion.data)
 
     return _workflow_step(report_id, ReviewForm, step, _("Your decision was recorded."))
 
