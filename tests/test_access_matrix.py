@@ -501,6 +501,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     # -- API: reports
     ("api.list_reports", "GET"): Rule(SIGNED_IN, USER, check=_list_scoped),
     ("api.search", "GET"): Rule(SIGNED_IN, USER, query=SEARCH_WORDS, check=_search_api_scoped),
+    ("api.similar_reports", "GET"): Rule(READERS, REPORT),
     ("api.create_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=201, body=_new_report_api),
     ("api.get_report", "GET"): Rule(READERS, REPORT),
     ("api.update_report_header", "PATCH"): Rule(EDITORS, REPORT, body=lambda w, c: {"title": "Cracked welds, lot 2611"}),

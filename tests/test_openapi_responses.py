@@ -124,6 +124,7 @@ def test_real_responses_match_the_document(client, api, parties, platform_admin,
     found = call(checker, oem, "GET", "/api/v1/search?q=" + report["title"].split()[0] + "&per_page=5", 200)
     assert [h["report_id"] for h in found["items"]] == [rid]
     call(checker, oem, "GET", "/api/v1/search?q=x&status=maybe", 400)
+    call(checker, oem, "GET", f"/api/v1/reports/{rid}/similar", 200)
     call(checker, sup, "DELETE", f"/api/v1/reports/{rid}/team/{p.sup_eng2.id}", 204)
     call(checker, sup, "DELETE", f"/api/v1/reports/{rid}/team/{p.sup_eng2.id}", 404)
 

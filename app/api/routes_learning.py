@@ -13,7 +13,7 @@ from app.schemas import learning as shapes
 from app.schemas import reports as report_shapes
 from app.schemas.base import Paging, page_of
 from app.serialize import as_report
-from app.services import effectiveness
+from app.services import effectiveness, similar
 from app.services import reports as report_service
 from app.services import search as search_service
 
@@ -47,3 +47,15 @@ def decide_effectiveness(report_id: int):
     db.session.commit()
     db.session.expire_all()
     return respond(as_report(report_service.get_visible_report(current_user, report_id)))
+
+
+@operation("Similar past 8Ds: visible reports like this one, with why and how they ended", "learning", response=shapes.SimilarList,
+           description="Same part number or part family, failure-mode words of the title, similar D4 cause text; best first (up to 10).")
+@bp.route("/reports/<int:report_id>/similar", methods=["GET"])
+def similar_reports(report_id: int):
+    report = report_service.get_visible_report(current_user, report_id)
+    items = [shapes.SimilarReport(id=s.report.id, number=s.report.number, title=s.report.title, status=s.report.status.value, score=float(s.score),
+                                  reasons=s.reasons, outcome=shapes.SimilarOutcome(causes=s.causes, corrective_actions=s.corrective_actions,
+                                                                                   outcome=s.report.outcome))
+             for s in similar.similar_reports(current_user, report)]
+    return respond(shapes.SimilarList(items=items))

@@ -22,8 +22,8 @@ from app.schemas.method import Gate
 from app.serialize import as_comment, as_discipline, as_event, as_gate, as_report, as_summary, as_team_member, as_user
 from app.services import comments as comment_service
 from app.services import reports as report_service
+from app.services import similar, workflow
 from app.services import team as team_service
-from app.services import workflow
 from app.services.export import export_document
 
 
@@ -66,13 +66,16 @@ def list_reports():
     return paginate(stmt.order_by(Report.updated_at.desc(), Report.id.desc()), as_summary, shapes.ReportSummary)
 
 
-@operation("Open a report (the creator joins its team as champion)", "reports", ok=201, response=shapes.Report,
+@operation("Open a report (the creator joins its team as champion)", "reports", ok=201, response=shapes.ReportCreated,
            body=shapes.ReportCreate, errors=(403, 422))
 @bp.route("/reports", methods=["POST"])
 def create_report():
     report = report_service.create_report(current_user, json_body())
     db.session.commit()
-    return created(as_report(_fresh(report.id)))
+    fresh = _fresh(report.id)
+    alike = similar.open_like(current_user, fresh.oem_id, fresh.supplier_id, fresh.part_number, fresh.title, exclude=fresh.id)
+    return created(shapes.ReportCreated(**dict(as_report(fresh)), similar_open=[
+        shapes.ReportRefTitled(id=r.id, number=r.number, title=r.title) for r in alike]))
 
 
 @operation("A report", "reports", response=shapes.Report)

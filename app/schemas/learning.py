@@ -34,3 +34,23 @@ class EffectivenessDecision(Body):
     decision: one_of(["effective", "not_effective"])
     comment: str | None = absent("required for not_effective: why (the report reopens at D4 with a new revision)")
     password: str = Field(description="the caller's password (the signature)")
+
+
+class SimilarOutcome(Shape):
+    causes: list[str] = Field(description="its D4 cause statements (up to 3)")
+    corrective_actions: list[str] = Field(description="titles of its corrective actions (up to 5)")
+    outcome: one_of(["resolved", "declined"]) | None
+
+
+class SimilarReport(Shape):
+    id: ID
+    number: str
+    title: str
+    status: one_of(Status)
+    score: float = Field(description="higher is more alike")
+    reasons: list[str] = Field(description="why it is listed: same part number or family, failure-mode words, similar cause")
+    outcome: SimilarOutcome
+
+
+class SimilarList(Shape):
+    items: list[SimilarReport]

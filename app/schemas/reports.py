@@ -36,6 +36,10 @@ class ReportRef(Shape):
     number: str
 
 
+class ReportRefTitled(ReportRef):
+    title: str
+
+
 class Effectiveness(Shape):
     """The watch after closure: approving D8 starts it; the customer's quality lead decides at its end."""
 
@@ -140,6 +144,11 @@ class Report(ReportSummary):
     signature: Signature | None = Field(description="the signature that closed the report (closure or accepted decline)")
     review_points: list[Code]
     effectiveness: Effectiveness | None = Field(description="the effectiveness watch after closure (the latest), or null")
+
+
+class ReportCreated(Report):
+    similar_open: list[ReportRefTitled] = Field(description="OPEN reports of the same two companies with the same part number and a "
+                                                            "failure-mode word of the title in common: a possible duplicate")
 
 
 # ------------------------------------------------------------------------------ request bodies

@@ -193,3 +193,25 @@ def _company_names(ids: set[int]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all())
 
+
+
+def reports_with_any(user, words: list[str], parts: tuple[str, ...], exclude: int | None = None, limit: int = 50) -> list[int]:
+    """Visible reports whose given parts contain any of the words (plain letters only), best first:
+    the candidates of "similar past 8Ds"."""
+    words = [w for w in words if w.isalpha()][:MAX_TERMS * 2]
+    if not words:
+        return []
+    doc = SearchDoc.__table__
+    if db.engine.dialect.name == "postgresql":
+        query = func.to_tsquery(text(f"'{PG_CONFIG}'::regconfig"), " | ".join(words))
+        stmt = (select(doc.c.report_id, (-func.ts_rank_cd(doc.c.tsv, query)).label("rank"))
+                .select_from(doc.join(Report, Report.id == doc.c.report_id)).where(doc.c.tsv.op("@@")(query)))
+    else:
+        stmt = (select(doc.c.report_id, literal_column(f"bm25({FTS_TABLE})").label("rank"))
+                .select_from(_fts.join(doc, doc.c.id == _fts.c.rowid).join(Report, Report.id == doc.c.report_id))
+                .where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=" OR ".join(f'"{w}"' for w in words))))
+    stmt = stmt.where(policy.visible_reports_clause(user), doc.c.part.in_(parts))
+    if exclude is not None:
+        stmt = stmt.where(doc.c.report_id != exclude)
+    hits = stmt.order_by(stmt.selected_columns.rank).limit(limit * 20).subquery()  # the best rows, then one per report
+    return list(db.session.scalars(select(hits.c.report_id).group_by(hits.c.report_id).order_by(func.min(hits.c.rank)).limit(limit)))

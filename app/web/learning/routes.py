@@ -13,7 +13,7 @@ from app.errors import BadRequest, DomainError, Forbidden
 from app.extensions import db
 from app.models import Company, CompanyKind, utcnow
 from app.models.search import PARTS
-from app.services import effectiveness
+from app.services import effectiveness, similar
 from app.services import reports as report_service
 from app.services import search as search_service
 from app.web.learning import bp
@@ -83,3 +83,9 @@ def decide_effectiveness(report_id: int):
 def watches_of_user():
     """For the dashboard: the visible reports under watch and those whose watch has ended."""
     return effectiveness.watch_lists(current_user)
+
+
+@bp.app_template_global()
+def similar_panel(report):
+    """For D2 and D4 of the report page: similar past 8Ds with why and how they ended."""
+    return similar.similar_reports(current_user, report)

@@ -21,7 +21,7 @@ from app.errors import Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
 from app.models import Attachment, AuditEvent, Comment, Company, CompanyKind, DisciplineRevision, Report, Status, User, utcnow
-from app.services import figures, workflow
+from app.services import figures, similar, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services.action_queries import actions_query
@@ -113,6 +113,11 @@ def new_report():
             raw = request.form.get(key, "")
             data[key] = int(raw) if raw.isdigit() and len(raw) < 12 else None
         values.update({k: data[k] for k in ("oem_id", "supplier_id")})
+        alike = [] if errors or request.form.get("confirm_similar") else similar.open_like(
+            current_user, data["oem_id"], data["supplier_id"], data.get("part_number"), data.get("title"))
+        if alike:  # warn before creating a likely duplicate; the form comes back with "open it anyway"
+            return render_template("reports/new.html", fields=HEADER_FIELDS, values=values, errors=errors, oems=oems, suppliers=suppliers,
+                                   similar_open=alike)
         if not errors:
             try:
                 report = report_service.create_report(current_user, data)
