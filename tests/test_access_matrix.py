@@ -335,6 +335,30 @@ def _search_api_scoped(w: World, caller: str, response) -> None:
         assert ids == [] and body["total"] == 0, "another company's words matched a search"
 
 
+WORLD_LESSON = "Requalify the weld after every fixture change"
+
+
+def _lessons_api_scoped(w: World, caller: str, response) -> None:
+    ids = {item["report_id"] for item in response.get_json()["items"]}
+    assert ids == ({w.report_id} if caller in READERS else set()), "a lesson of another company's report was listed"
+
+
+def _lessons_page_scoped(w: World, caller: str, response) -> None:
+    assert (WORLD_LESSON in response.get_data(as_text=True)) == (caller in READERS), "a lesson of another company's report was shown"
+
+
+def _apply_lesson(w: World, caller: str) -> dict:
+    return {"report_id": w.report_id, "target": "Line 3, station W5"}
+
+
+def _apply_lesson_form(w: World, caller: str) -> dict:
+    return {"lesson": f"{w.report_id}:1", "report_id": str(w.report_id), "target": "Line 3, station W5"}
+
+
+def _lesson_params(w: World) -> dict:
+    return {**_report_params(w), "index": 1}
+
+
 def _search_page_scoped(w: World, caller: str, response) -> None:
     html = response.get_data(as_text=True)
     assert (w.number in html) == (caller in READERS), "the search page shows a report to someone who may not see it"
@@ -468,6 +492,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("actions.index", "GET"): Rule(SIGNED_IN, USER, check=_actions_page_scoped),
     ("actions.mine", "GET"): Rule(SIGNED_IN, USER, check=_my_actions_scoped),
     ("learning.search", "GET"): Rule(SIGNED_IN, USER, query=SEARCH_WORDS, check=_search_page_scoped),
+    ("learning.lessons", "GET"): Rule(SIGNED_IN, USER, check=_lessons_page_scoped),
+    ("learning.apply_lesson", "POST"): Rule(EDITORS, REPORT, ok=302, body=_apply_lesson_form),
     ("actions.export_csv", "GET"): Rule(SIGNED_IN, USER, check=_actions_csv_scoped),
     ("actions.report_actions", "GET"): Rule(READERS, REPORT),
     ("actions.create", "POST"): Rule(EDITORS, REPORT, ok=302, body=_action_form),
@@ -502,6 +528,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.list_reports", "GET"): Rule(SIGNED_IN, USER, check=_list_scoped),
     ("api.search", "GET"): Rule(SIGNED_IN, USER, query=SEARCH_WORDS, check=_search_api_scoped),
     ("api.similar_reports", "GET"): Rule(READERS, REPORT),
+    ("api.lessons", "GET"): Rule(SIGNED_IN, USER, check=_lessons_api_scoped),
+    ("api.apply_lesson", "POST"): Rule(EDITORS, REPORT, ok=201, body=_apply_lesson, params=_lesson_params),
     ("api.create_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=201, body=_new_report_api),
     ("api.get_report", "GET"): Rule(READERS, REPORT),
     ("api.update_report_header", "PATCH"): Rule(EDITORS, REPORT, body=lambda w, c: {"title": "Cracked welds, lot 2611"}),
@@ -632,6 +660,7 @@ def _build_world(request, app) -> World:
     team_service.add_member(p.sup_eng, report, p.oem_viewer.id, "member")
     team_service.add_member(p.sup_eng, report, p.sup_eng2.id, "viewer")
     report.stage = "D1"  # D0 done; the D1 gate (a complete team) holds, so the leader can advance
+    report.discipline("D7").values = {"lessons": [{"text": WORLD_LESSON, "category": "Laser welding"}]}  # for the lessons library
     # an action owned by the leader, his comment, his photo and a withdrawn one (for the purge)
     action = action_service.create_action(p.sup_eng, report, {"kind": "corrective", "title": ACTION_TITLE, "owner_id": p.sup_eng.id, "due_date": IN_A_MONTH})
     comment, _ = comment_service.add_comment(p.sup_eng, report, "D2", "Cross-sections of lot 2611 are on their way.")

@@ -125,6 +125,7 @@ def test_real_responses_match_the_document(client, api, parties, platform_admin,
     assert [h["report_id"] for h in found["items"]] == [rid]
     call(checker, oem, "GET", "/api/v1/search?q=x&status=maybe", 400)
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/similar", 200)
+    call(checker, oem, "GET", "/api/v1/lessons?q=weld&per_page=5", 200)
     call(checker, sup, "DELETE", f"/api/v1/reports/{rid}/team/{p.sup_eng2.id}", 204)
     call(checker, sup, "DELETE", f"/api/v1/reports/{rid}/team/{p.sup_eng2.id}", 404)
 
@@ -232,6 +233,11 @@ def test_actions_match_the_document(api, parties, checker):
     action = call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 201, json={
         "kind": "containment", "title": "Sort all stock", "owner_id": p.sup_eng.id, "due_date": due, "location": "supplier_stock", "qty_suspect": 120})
     call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 422, json={"kind": "magic", "title": "x", "owner_id": p.sup_eng.id, "due_date": due})
+    version = sup.get(f"/api/v1/reports/{rid}").get_json()["disciplines"]["D7"]["version"]
+    sup.patch(f"/api/v1/reports/{rid}/disciplines/D7", json={"base_version": version, "fields": {"lessons": [{"text": "Sort before shipping"}]}})
+    lesson = call(checker, sup, "GET", "/api/v1/lessons?q=sort", 200)["items"][0]
+    call(checker, sup, "POST", f"/api/v1/lessons/{lesson['report_id']}/{lesson['index']}/apply", 201, json={"report_id": rid, "target": "Line 2"})
+    call(checker, sup, "POST", f"/api/v1/lessons/{lesson['report_id']}/{lesson['index']}/apply", 422, json={"report_id": rid, "target": ""})
     call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 400, json={"kind": "corrective", "title": "x", "owner_id": "me", "due_date": due})
     call(checker, other, "POST", f"/api/v1/reports/{rid}/actions", 403, json={"kind": "corrective", "title": "x", "owner_id": p.sup_eng.id, "due_date": due})
     call(checker, sup, "GET", f"/api/v1/reports/{rid}/actions?kind=containment&status=active", 200)

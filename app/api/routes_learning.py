@@ -1,4 +1,4 @@
-"""Learning across reports: full-text search and the effectiveness watch after closure."""
+"""Learning across reports: full-text search, similar past 8Ds, the lessons library and the effectiveness watch."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from flask_login import current_user
 
 from app.api import bp
 from app.api.spec import operation
-from app.api.util import arg_int, json_body, respond
+from app.api.util import arg_int, created, json_body, respond
+from app.errors import BadRequest
 from app.extensions import db
 from app.schemas import learning as shapes
 from app.schemas import reports as report_shapes
+from app.schemas.actions import Action
 from app.schemas.base import Paging, page_of
-from app.serialize import as_report
-from app.services import effectiveness, similar
+from app.serialize import as_action, as_report
+from app.services import effectiveness, notifications, similar
+from app.services import lessons as lesson_service
 from app.services import reports as report_service
 from app.services import search as search_service
 
@@ -59,3 +62,31 @@ def similar_reports(report_id: int):
                                                                                    outcome=s.report.outcome))
              for s in similar.similar_reports(current_user, report)]
     return respond(shapes.SimilarList(items=items))
+
+
+@operation("The lessons learned (D7) of the reports the caller may see", "learning", response=page_of(shapes.LessonItem),
+           query=(shapes.LessonQuery, Paging))
+@bp.route("/lessons", methods=["GET"])
+def lessons():
+    args = request.args
+    page, per_page = arg_int("page", 1), arg_int("per_page", 50, maximum=200)
+    found = lesson_service.find(current_user, args.get("q", ""), args.get("process", ""), args.get("failure_mode", ""))
+    items = [shapes.LessonItem(report_id=x.report_id, number=x.number, title=x.title, supplier=x.supplier, part_number=x.part_number, index=x.index,
+                               lesson=x.lesson, category=x.category, tags=x.tags) for x in found[(page - 1) * per_page:page * per_page]]
+    return respond(page_of(shapes.LessonItem)(items=items, total=len(found), page=page, per_page=per_page))
+
+
+@operation("Apply a lesson to my line: a read-across preventive action in a report of the caller's choice", "learning", ok=201,
+           response=Action, body=shapes.LessonApply, errors=(403, 409, 422))
+@bp.route("/lessons/<int:report_id>/<int:index>/apply", methods=["POST"])
+def apply_lesson(report_id: int, index: int):
+    lesson = lesson_service.lesson_of(current_user, report_id, index)
+    data = json_body()
+    target_id = data.get("report_id")
+    if isinstance(target_id, bool) or not isinstance(target_id, int):
+        raise BadRequest("'report_id' must be an integer.", {"fields": {"report_id": "must be a report id"}})
+    report = report_service.get_visible_report(current_user, target_id, for_update=True)
+    action = lesson_service.apply_to_line(current_user, lesson, report, data.get("target"), data.get("due_date"))
+    db.session.commit()
+    notifications.wake()
+    return created(as_action(action))

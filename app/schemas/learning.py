@@ -54,3 +54,29 @@ class SimilarReport(Shape):
 
 class SimilarList(Shape):
     items: list[SimilarReport]
+
+
+class LessonItem(Shape):
+    """One lesson learned (a row of a report's D7 lessons table)."""
+
+    report_id: ID
+    number: str
+    title: str
+    supplier: str
+    part_number: str | None
+    index: ID = Field(description="the row of the report's D7 lessons table (1-based): with report_id, what apply takes")
+    lesson: str
+    category: str | None
+    tags: str | None
+
+
+class LessonQuery(Query):
+    q: str = absent("words the lesson must hold (all of them)", max_length=200)
+    process: str = absent("words of the lesson's category or tags, e.g. 'laser welding'", max_length=200)
+    failure_mode: str = absent("a failure mode: words of the report's title, e.g. 'crack'", max_length=200)
+
+
+class LessonApply(Body):
+    report_id: ID = Field(description="the report (open, where you may add actions) that takes the read-across preventive action")
+    target: str = Field(max_length=500, description="the product, line or plant it applies to")
+    due_date: str = absent("YYYY-MM-DD (default: in 30 days)")

@@ -36,6 +36,7 @@ PAGES = [
     (LUKAS, "/account"),
     (LUKAS, "/search?q=clamping+fixture"),
     (SVEN, "/search?q=clamping+fixture"),
+    (LUKAS, "/lessons"),
     ("admin@volta.example", "/admin/users"),
     ("admin@volta.example", "/admin/companies"),
     ("admin@volta.example", "/admin/notifications"),

@@ -1,7 +1,10 @@
 """Pages of learning across reports: the search results (the search box is in every page's header) and the
-effectiveness watch of a closed report (its panel on the report page, the quality lead's decision)."""
+effectiveness watch of a closed report (its panel on the report page, the quality lead's decision),
+similar past 8Ds at D2 and D4, the lessons library with "apply to my line"."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,12 +14,14 @@ from sqlalchemy import select
 from app import policy
 from app.errors import BadRequest, DomainError, Forbidden
 from app.extensions import db
-from app.models import Company, CompanyKind, utcnow
+from app.models import EDITING_ROLES, Company, CompanyKind, Report, Status, TeamMember, utcnow
 from app.models.search import PARTS
 from app.services import effectiveness, similar
+from app.services import lessons as lesson_service
 from app.services import reports as report_service
 from app.services import search as search_service
 from app.web.learning import bp
+from app.web.learning.forms import LessonApplyForm
 from app.web.reports.forms import EffectivenessForm
 
 PER_PAGE = 20
@@ -89,3 +94,47 @@ def watches_of_user():
 def similar_panel(report):
     """For D2 and D4 of the report page: similar past 8Ds with why and how they ended."""
     return similar.similar_reports(current_user, report)
+
+
+def _my_open_reports():
+    """Open reports where the user may add actions (a working place on the team): apply targets."""
+    stmt = (select(Report).join(TeamMember, (TeamMember.report_id == Report.id) & (TeamMember.user_id == current_user.id))
+            .where(policy.visible_reports_clause(current_user), Report.status != Status.closed, TeamMember.role.in_(EDITING_ROLES))
+            .order_by(Report.id.desc()).limit(100))
+    return [r for r in db.session.scalars(stmt).unique() if policy.can_manage_actions(current_user, r)]
+
+
+@bp.route("/lessons")
+@login_required
+def lessons():
+    args = request.args
+    found = lesson_service.find(current_user, args.get("q", ""), args.get("process", ""), args.get("failure_mode", ""))
+    form = LessonApplyForm()
+    return render_template("learning/lessons.html", found=found[:200], total=len(found), args=args, form=form, targets=_my_open_reports(),
+                           default_due=(utcnow().date() + dt.timedelta(days=30)).isoformat())
+
+
+@bp.route("/lessons/apply", methods=["POST"])
+@login_required
+def apply_lesson():
+    form = LessonApplyForm()
+    back = redirect(url_for("learning.lessons", **request.args))
+    if not form.validate_on_submit():
+        for msgs in form.errors.values():
+            for msg in msgs:
+                flash(msg, "danger")
+        return back
+    report_id, _sep, index = form.lesson.data.partition(":")
+    lesson = lesson_service.lesson_of(current_user, report_id, index)
+    raw = form.report_id.data or ""
+    report = report_service.get_visible_report(current_user, int(raw) if raw.isdigit() and len(raw) < 10 else 0, for_update=True)
+    try:
+        action = lesson_service.apply_to_line(current_user, lesson, report, form.target.data, form.due_date.data or None)
+        db.session.commit()
+        flash(_("Read-across %(ref)s added to %(number)s.", ref=action.ref, number=report.number), "success")
+    except DomainError as exc:
+        db.session.rollback()
+        if isinstance(exc, Forbidden):
+            raise
+        flash(exc.message, "danger")
+    return back
