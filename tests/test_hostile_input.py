@@ -175,6 +175,8 @@ JSON_ENDPOINTS = {
     "api.add_comment": "leader",
     "api.edit_comment": "leader",
     "api.withdraw_attachment": "leader",
+    "api.decide_effectiveness": "leader",
+    "api.apply_lesson": "leader",
     "reports.presence_beat": "page",
 }
 #: Write endpoints that read no body at all (or a multipart one).
@@ -219,7 +221,7 @@ def hostile_world(app, api, parties, platform_admin, report, client):
 
     csrf = csrf_from(client.get(f"/reports/{report.id}").get_data(as_text=True))
     values = {"report_id": report.id, "code": "D2", "user_id": p.oem_eng.id, "action_id": action.id, "comment_id": comment.id,
-              "attachment_id": att.id}
+              "attachment_id": att.id, "index": 1}
     callers = {"anon": api(), "platform": api(platform_admin), "leader": api(p.sup_eng)}
     return values, callers, client, csrf
 

@@ -80,8 +80,8 @@ def lessons():
            response=Action, body=shapes.LessonApply, errors=(403, 409, 422))
 @bp.route("/lessons/<int:report_id>/<int:index>/apply", methods=["POST"])
 def apply_lesson(report_id: int, index: int):
-    lesson = lesson_service.lesson_of(current_user, report_id, index)
     data = json_body()
+    lesson = lesson_service.lesson_of(current_user, report_id, index)
     target_id = data.get("report_id")
     if isinstance(target_id, bool) or not isinstance(target_id, int):
         raise BadRequest("'report_id' must be an integer.", {"fields": {"report_id": "must be a report id"}})
