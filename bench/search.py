@@ -126,25 +126,34 @@ def _measure(user: User, queries: list[str]) -> tuple[float, float, int]:
     return _p(times, 0.5), _p(times, 0.95), int(statistics.median(totals))
 
 
+def _empty() -> None:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+    db.create_all()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL URL (the database is emptied)")
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--reuse", help="measure again on the SQLite file of an earlier run (no seeding)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-search-")
-    url = f"sqlite:///{tmp}/bench.db" if args.db == "sqlite" else args.db
+    url = f"sqlite:///{args.reuse or tmp + '/bench.db'}" if args.db == "sqlite" else args.db
     app = create_app(TestingConfig(), SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=tmp)
     rng = random.Random(18)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
+        if args.reuse:
+            lead, eng, seconds = db.session.get(User, 1), db.session.get(User, 2), 0.0
+            args.reports = db.session.scalar(select(func.count()).select_from(Report))
         else:
-            db.drop_all()
-        db.create_all()
-        lead, eng, seconds = _seed(args.reports, rng)
+            _empty()
+            lead, eng, seconds = _seed(args.reports, rng)
         rows = db.session.scalar(select(func.count()).select_from(SearchDoc))
         domain = list(dict.fromkeys(DOMAIN))[40:400]
         queries = [" ".join(rng.sample(domain, 2)) for _ in range(args.queries)]
