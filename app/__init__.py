@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.auth import bp as auth_bp
     from app.web.health import bp as health_bp
     from app.web.kpis import bp as kpis_bp
+    from app.web.learning import bp as learning_bp
     from app.web.reports import bp as reports_bp
 
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (see app/api/auth.py)
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(kpis_bp)
+    app.register_blueprint(learning_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
 

@@ -16,6 +16,17 @@ from app.models import Company, Report
 company_cli = AppGroup("company", help="Manage companies.")
 user_cli = AppGroup("user", help="Manage users.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
+search_cli = AppGroup("search", help="The full-text index of the reports.")
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the full-text index of every report (one transaction)."""
+    from app.models import search
+
+    count = search.reindex(db.session.connection())
+    db.session.commit()
+    click.echo(f"Indexed {count} report{'s' if count != 1 else ''}.")
 
 
 def _fail(exc: DomainError) -> None:
@@ -226,6 +237,7 @@ def register(app) -> None:
     app.cli.add_command(company_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -115,6 +115,11 @@ def can_reopen(user, report: Report) -> bool:
     return is_oem_quality_lead(user, report)
 
 
+def can_decide_effectiveness(user, report: Report) -> bool:
+    """After the watch, the customer's quality lead decides (signed) whether the fix held."""
+    return is_oem_quality_lead(user, report)
+
+
 def can_manage_team(user, report: Report) -> bool:
     """The team leader or champion, or an admin of one of the report's two companies."""
     return can_view(user, report) and (is_admin(user) or can_advance(user, report))

@@ -144,6 +144,22 @@ def as_report(r: Report, viewer: User | None = None) -> reports.Report:
         review_points=list(method.review_points()),
         parent=_parent(r, viewer),
         cascades=_cascades(r, viewer, refs),
+        effectiveness=as_effectiveness(r, refs),
+    )
+
+
+def as_effectiveness(r: Report, refs: Refs | None = None) -> reports.Effectiveness | None:
+    from app.services.effectiveness import recurrence_refs, watch_of
+
+    w = watch_of(r)
+    if w is None:
+        return None
+    refs = refs or Refs()
+    signature = (reports.Signature(signed_by=w.signed_name, signed_at=iso(w.decided_at), meaning=w.meaning, content_hash=w.content_hash)
+                 if w.signed_name else None)
+    return reports.Effectiveness(
+        until=iso(w.until), criterion=w.criterion, status=w.status, recurrences=[reports.ReportRef(id=i, number=n) for i, n in recurrence_refs(w)],
+        decided_by=refs.user(w.decided_by), decided_at=iso(w.decided_at), comment=w.comment, signature=signature,
     )
 
 

@@ -93,6 +93,12 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    if conf_args.get("include_name") is None:
+        from app.models.search import is_engine_table
+
+        # The search index's FTS5 table and its shadow tables (SQLite) are the engine's, not the models'.
+        conf_args["include_name"] = lambda name, type_, _parents: not (type_ == "table" and is_engine_table(name))
+
     connectable = get_engine()
 
     with connectable.connect() as connection:

@@ -49,14 +49,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select, text, update
 
 from app.extensions import db as _db
-from app.models import OutboxMessage, Report, Review, Status, utcnow
+from app.models import EffectivenessWatch, OutboxMessage, Report, Review, Status, utcnow
 from app.notify import webhooks as hook_events
 from app.services import accounts, password_reset
 from app.services import actions as action_service
@@ -156,7 +156,7 @@ class Rule:
     who: frozenset[str]
     scope: str
     ok: int = 200
-    state: str = "open"  # open (stage D1) | in_review (D3) | closed
+    state: str = "open"  # open (stage D1) | in_review (D3) | closed | watched (closed, its effectiveness watch ended today)
     body: Callable[[World, str], dict] | None = None
     params: Callable[[World], dict] | None = None
     location: str | None = None  # where a successful redirect goes (path); None: not /login
@@ -165,6 +165,7 @@ class Rule:
     check: Callable[[World, str, Any], None] | None = None  # extra assertions (leaks)
     multipart: bool = False  # API body sent as multipart/form-data (uploads) instead of JSON
     stub: Callable[[pytest.MonkeyPatch], None] | None = None  # replaces slow work that is tested elsewhere
+    query: dict | None = None  # a query string for the request (searches)
 
     def expected(self, caller: str, method: str, page: bool) -> Expect:
         if caller in self.expect:
@@ -225,6 +226,10 @@ def _return(w: World, caller: str) -> dict:
 
 def _advance(w: World, caller: str) -> dict:
     return {"comment": "Team complete."}
+
+
+def _effective(w: World, caller: str) -> dict:
+    return {"decision": "effective", "comment": "0 ppm at Zwickau for 90 days", "password": PASSWORD}
 
 
 def _decline(w: World, caller: str) -> dict:
@@ -365,6 +370,48 @@ def _list_scoped(w: World, caller: str, response) -> None:
         assert w.report_id in ids
     else:
         assert ids == [] and body["total"] == 0, "another supplier's report was listed"
+
+
+#: words of the world report's action (ACTION_TITLE) and comment: what a search must find only for its readers
+SEARCH_WORDS = {"q": "pull tests cells"}
+
+
+def _search_api_scoped(w: World, caller: str, response) -> None:
+    body = response.get_json()
+    ids = [item["report_id"] for item in body["items"]]
+    if caller in READERS:
+        assert ids == [w.report_id] and body["items"][0]["discipline"] == "actions"
+    else:
+        assert ids == [] and body["total"] == 0, "another company's words matched a search"
+
+
+WORLD_LESSON = "Requalify the weld after every fixture change"
+
+
+def _lessons_api_scoped(w: World, caller: str, response) -> None:
+    ids = {item["report_id"] for item in response.get_json()["items"]}
+    assert ids == ({w.report_id} if caller in READERS else set()), "a lesson of another company's report was listed"
+
+
+def _lessons_page_scoped(w: World, caller: str, response) -> None:
+    assert (WORLD_LESSON in response.get_data(as_text=True)) == (caller in READERS), "a lesson of another company's report was shown"
+
+
+def _apply_lesson(w: World, caller: str) -> dict:
+    return {"report_id": w.report_id, "target": "Line 3, station W5"}
+
+
+def _apply_lesson_form(w: World, caller: str) -> dict:
+    return {"lesson": f"{w.report_id}:1", "report_id": str(w.report_id), "target": "Line 3, station W5"}
+
+
+def _lesson_params(w: World) -> dict:
+    return {**_report_params(w), "index": 1}
+
+
+def _search_page_scoped(w: World, caller: str, response) -> None:
+    html = response.get_data(as_text=True)
+    assert (w.number in html) == (caller in READERS), "the search page shows a report to someone who may not see it"
 
 
 def _dashboard_scoped(w: World, caller: str, response) -> None:
@@ -508,6 +555,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("reports.decline", "POST"): Rule(STEERING, REPORT, ok=302, body=_decline_form),
     ("reports.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="in_review", body=_review_form),
     ("reports.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="closed", body=_reopen),
+    ("learning.decide_effectiveness", "POST"): Rule(frozenset({OEM_QL}), REPORT, ok=302, state="watched", body=_effective),
     ("reports.team_add", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=_team_add_form),
     ("reports.team_change", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {"role": "viewer"}),
     ("reports.team_remove", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=302, body=lambda w, c: {}),
@@ -535,6 +583,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     # -- action pages
     ("actions.index", "GET"): Rule(SIGNED_IN, USER, check=_actions_page_scoped),
     ("actions.mine", "GET"): Rule(SIGNED_IN, USER, check=_my_actions_scoped),
+    ("learning.search", "GET"): Rule(SIGNED_IN, USER, query=SEARCH_WORDS, check=_search_page_scoped),
+    ("learning.lessons", "GET"): Rule(SIGNED_IN, USER, check=_lessons_page_scoped),
+    ("learning.apply_lesson", "POST"): Rule(EDITORS, REPORT, ok=302, body=_apply_lesson_form),
     ("actions.export_csv", "GET"): Rule(SIGNED_IN, USER, check=_actions_csv_scoped),
     # -- KPIs: everyone signed in has figures, of the reports they may see; a supplier's handout
     # only for its own people and its customers
@@ -595,6 +646,10 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.users", "GET"): Rule(SIGNED_IN, USER, check=_users_scoped),
     # -- API: reports
     ("api.list_reports", "GET"): Rule(SIGNED_IN, USER, check=_list_scoped),
+    ("api.search", "GET"): Rule(SIGNED_IN, USER, query=SEARCH_WORDS, check=_search_api_scoped),
+    ("api.similar_reports", "GET"): Rule(READERS, REPORT),
+    ("api.lessons", "GET"): Rule(SIGNED_IN, USER, check=_lessons_api_scoped),
+    ("api.apply_lesson", "POST"): Rule(EDITORS, REPORT, ok=201, body=_apply_lesson, params=_lesson_params),
     ("api.create_report", "POST"): Rule(WRITER_ACCOUNTS, USER, ok=201, body=_new_report_api),
     ("api.get_report", "GET"): Rule(READERS, REPORT),
     ("api.update_report_header", "PATCH"): Rule(EDITORS, REPORT, body=lambda w, c: {"title": "Cracked welds, lot 2611"}),
@@ -606,6 +661,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("api.decline", "POST"): Rule(STEERING, REPORT, body=_decline),
     ("api.review", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="in_review", body=_signature),
     ("api.reopen", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="closed", body=_reopen),
+    ("api.decide_effectiveness", "POST"): Rule(frozenset({OEM_QL}), REPORT, state="watched", body=_effective),
     ("api.list_team", "GET"): Rule(READERS, REPORT),
     ("api.add_team_member", "POST"): Rule(TEAM_MANAGERS, REPORT, ok=201, body=_team_add),
     ("api.change_team_member", "PATCH"): Rule(TEAM_MANAGERS, REPORT, body=lambda w, c: {"role": "viewer"}),
@@ -735,6 +791,7 @@ def _build_world(request, app) -> World:
     team_service.add_member(p.sup_eng, report, p.oem_viewer.id, "member")
     team_service.add_member(p.sup_eng, report, p.sup_eng2.id, "viewer")
     report.stage = "D1"  # D0 done; the D1 gate (a complete team) holds, so the leader can advance
+    report.discipline("D7").values = {"lessons": [{"text": WORLD_LESSON, "category": "Laser welding"}]}  # for the lessons library
     # an action owned by the leader, his comment, his photo and a withdrawn one (for the purge)
     action = action_service.create_action(p.sup_eng, report, {"kind": "corrective", "title": ACTION_TITLE, "owner_id": p.sup_eng.id, "due_date": IN_A_MONTH})
     comment, _ = comment_service.add_comment(p.sup_eng, report, "D2", "Cross-sections of lot 2611 are on their way.")
@@ -818,8 +875,10 @@ def _put_in_state(w: World, state: str) -> None:
     if state == "in_review":
         _db.session.execute(update(Report).where(Report.id == w.report_id).values(stage="D3", status=Status.in_review))
         _db.session.add(Review(report_id=w.report_id, stage="D3", revision=0, requested_by_id=w.ids[SUP_LEADER], request_comment="D3 ready"))
-    elif state == "closed":
+    elif state in ("closed", "watched"):
         _db.session.execute(update(Report).where(Report.id == w.report_id).values(stage="D8", status=Status.closed, closed_at=utcnow()))
+        if state == "watched":
+            _db.session.add(EffectivenessWatch(report_id=w.report_id, until=utcnow().date(), criterion="No recurrence", status="watching", recurrences=[]))
     else:
         assert state == "open", state
     _db.session.commit()
@@ -907,6 +966,8 @@ def test_access(app, world, monkeypatch, endpoint, method, path, caller):
     expected = rule.expected(caller, method, page)
     _put_in_state(world, rule.state)
     url = fill(path, (rule.params or _report_params)(world))
+    if rule.query:
+        url += "?" + urlencode(rule.query)
     if rule.stub:
         rule.stub(monkeypatch)
 

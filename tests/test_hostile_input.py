@@ -181,6 +181,8 @@ JSON_ENDPOINTS = {
     "api.accept_invitation": "anon",
     "api.admin_company_settings": "platform",
     "api.create_webhook": "platform",
+    "api.decide_effectiveness": "leader",
+    "api.apply_lesson": "leader",
     "reports.presence_beat": "page",
 }
 #: Write endpoints that read no body at all (or a multipart one).
@@ -226,7 +228,7 @@ def hostile_world(app, api, parties, platform_admin, report, client):
 
     csrf = csrf_from(client.get(f"/reports/{report.id}").get_data(as_text=True))
     values = {"report_id": report.id, "code": "D2", "user_id": p.oem_eng.id, "action_id": action.id, "comment_id": comment.id,
-              "attachment_id": att.id, "company_id": p.supplier.id, "token": "an-invitation-token"}
+              "attachment_id": att.id, "company_id": p.supplier.id, "token": "an-invitation-token", "index": 1}
     callers = {"anon": api(), "platform": api(platform_admin), "leader": api(p.sup_eng)}
     return values, callers, client, csrf
 

@@ -125,6 +125,11 @@ def test_real_responses_match_the_document(client, api, parties, platform_admin,
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/team", 200)
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/users?q=a&per_page=5", 200)
     call(checker, api(p.sup_eng2), "GET", f"/api/v1/reports/{rid}/users", 403)
+    found = call(checker, oem, "GET", "/api/v1/search?q=" + report["title"].split()[0] + "&per_page=5", 200)
+    assert [h["report_id"] for h in found["items"]] == [rid]
+    call(checker, oem, "GET", "/api/v1/search?q=x&status=maybe", 400)
+    call(checker, oem, "GET", f"/api/v1/reports/{rid}/similar", 200)
+    call(checker, oem, "GET", "/api/v1/lessons?q=weld&per_page=5", 200)
     call(checker, sup, "DELETE", f"/api/v1/reports/{rid}/team/{p.sup_eng2.id}", 204)
     call(checker, sup, "DELETE", f"/api/v1/reports/{rid}/team/{p.sup_eng2.id}", 404)
 
@@ -193,9 +198,33 @@ def test_a_walk_to_review_and_closure_matches_the_document(api, parties, checker
     call(checker, oem, "GET", f"/api/v1/reports/{rid}/export", 200)
     actions = call(checker, oem, "GET", f"/api/v1/reports/{rid}/actions?per_page=200", 200)["items"]
     assert {a["ref"] for a in actions} == {"ICA1", "ICA2", "ICA3", "ICA4", "PCA1", "PCA2", "PCA3", "PA1"}  # every field documented
+    assert closed_report["effectiveness"]["status"] == "watching"
+    call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 409, json={"decision": "effective", "password": PASSWORD})
+    call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 422, json={"decision": "not_effective", "password": PASSWORD})
+    call(checker, lead, "POST", f"/api/v1/reports/{rid}/effectiveness", 403, json={"decision": "effective", "password": PASSWORD})
     reopened = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/reopen", 200, json={"comment": "Field returns again.", "password": PASSWORD, "to": "D4"})
     assert reopened["status"] == "open" and reopened["stage"] == "D4"
     call(checker, lead, "POST", f"/api/v1/reports/{rid}/return", 200, json={"to": "D2", "comment": "The team must be re-checked."})
+
+
+def test_the_effectiveness_decision_matches_the_document(api, parties, checker, db):
+    from app.models import EffectivenessWatch, Report, Review, utcnow
+
+    p = parties
+    oem, qlead = api(p.oem_eng), api(p.oem_lead)
+    rid = call(checker, oem, "POST", "/api/v1/reports", 201, json={"title": "Leaking seal", "oem_id": p.oem.id, "supplier_id": p.supplier.id})["id"]
+    report = db.session.get(Report, rid)
+    report.stage, report.status = "D8", "in_review"
+    db.session.add(Review(report_id=rid, stage="D8", revision=0, requested_by_id=p.sup_eng.id))
+    db.session.commit()
+    closed = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/review", 200,
+                  json={"decision": "approve", "password": PASSWORD, "watch_days": 1, "watch_criterion": "No leak at EOL"})
+    assert closed["effectiveness"]["criterion"] == "No leak at EOL"
+    db.session.execute(EffectivenessWatch.__table__.update().values(until=utcnow().date()))
+    db.session.commit()
+    decided = call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 200, json={"decision": "effective", "password": PASSWORD})
+    assert decided["effectiveness"]["signature"]["meaning"] == "effectiveness confirmed"
+    call(checker, qlead, "POST", f"/api/v1/reports/{rid}/effectiveness", 400, json={"decision": 5, "password": PASSWORD})
 
 
 def test_actions_match_the_document(api, parties, checker):
@@ -208,6 +237,11 @@ def test_actions_match_the_document(api, parties, checker):
     action = call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 201, json={
         "kind": "containment", "title": "Sort all stock", "owner_id": p.sup_eng.id, "due_date": due, "location": "supplier_stock", "qty_suspect": 120})
     call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 422, json={"kind": "magic", "title": "x", "owner_id": p.sup_eng.id, "due_date": due})
+    version = sup.get(f"/api/v1/reports/{rid}").get_json()["disciplines"]["D7"]["version"]
+    sup.patch(f"/api/v1/reports/{rid}/disciplines/D7", json={"base_version": version, "fields": {"lessons": [{"text": "Sort before shipping"}]}})
+    lesson = call(checker, sup, "GET", "/api/v1/lessons?q=sort", 200)["items"][0]
+    call(checker, sup, "POST", f"/api/v1/lessons/{lesson['report_id']}/{lesson['index']}/apply", 201, json={"report_id": rid, "target": "Line 2"})
+    call(checker, sup, "POST", f"/api/v1/lessons/{lesson['report_id']}/{lesson['index']}/apply", 422, json={"report_id": rid, "target": ""})
     call(checker, sup, "POST", f"/api/v1/reports/{rid}/actions", 400, json={"kind": "corrective", "title": "x", "owner_id": "me", "due_date": due})
     call(checker, other, "POST", f"/api/v1/reports/{rid}/actions", 403, json={"kind": "corrective", "title": "x", "owner_id": p.sup_eng.id, "due_date": due})
     call(checker, sup, "GET", f"/api/v1/reports/{rid}/actions?kind=containment&status=active", 200)

@@ -10,6 +10,7 @@ from app.api import (  # noqa: E402,F401
     routes_admin,
     routes_evidence,
     routes_kpis,
+    routes_learning,
     routes_openapi,
     routes_reports,
     routes_session,

@@ -22,7 +22,7 @@ from app.schemas.base import Paging, page_of
 from app.schemas.method import Gate
 from app.serialize import as_comment, as_discipline, as_event, as_gate, as_report, as_summary, as_team_member, as_user
 from app.services import comments as comment_service
-from app.services import disciplines, documents, report_list, workflow
+from app.services import disciplines, documents, report_list, similar, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.services.export import export_document
@@ -43,13 +43,16 @@ def list_reports():
     return paginate(report_list.visible_reports(current_user, request.args), as_summary, shapes.ReportSummary)
 
 
-@operation("Open a report (the creator joins its team as champion)", "reports", ok=201, response=shapes.Report,
+@operation("Open a report (the creator joins its team as champion)", "reports", ok=201, response=shapes.ReportCreated,
            body=shapes.ReportCreate, errors=(403, 422))
 @bp.route("/reports", methods=["POST"])
 def create_report():
     report = report_service.create_report(current_user, json_body())
     db.session.commit()
-    return created(as_report(_fresh(report.id), current_user))
+    fresh = _fresh(report.id)
+    alike = similar.open_like(current_user, fresh.oem_id, fresh.supplier_id, fresh.part_number, fresh.title, exclude=fresh.id)
+    return created(shapes.ReportCreated(**dict(as_report(fresh, current_user)), similar_open=[
+        shapes.ReportRefTitled(id=r.id, number=r.number, title=r.title) for r in alike]))
 
 
 @operation("A report", "reports", response=shapes.Report)
@@ -125,7 +128,8 @@ def advance(report_id: int):
 def review(report_id: int):
     report = _report(report_id, for_update=True)
     data = json_body()
-    workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"), data.get("stage"))
+    workflow.review(current_user, report, data.get("decision"), data.get("comment"), data.get("password"), data.get("return_to"), data.get("stage"),
+                    data.get("watch_days"), data.get("watch_criterion"))
     db.session.commit()
     return respond(as_report(_fresh(report_id), current_user))
 

@@ -8,6 +8,7 @@ from app.models.changes import Generation, accounts_generation
 from app.models.collab import Comment, Presence
 from app.models.evidence import Attachment
 from app.models.invitation import INVITATION_DAYS, Invitation
+from app.models.learning import EffectivenessWatch
 from app.models.outbox import MailStatus, NotificationMode, NotificationPreference, OutboxMessage
 from app.models.report import (
     EDITING_ROLES,
@@ -20,6 +21,7 @@ from app.models.report import (
     TeamMember,
     TeamRole,
 )
+from app.models.search import SearchDoc
 from app.models.webhook import WEBHOOK_EVENTS, DeliveryStatus, Webhook, WebhookDelivery
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "Comment",
     "INVITATION_DAYS",
     "Invitation",
+    "EffectivenessWatch",
     "DISCIPLINE_OF_KIND",
     "Presence",
     "Generation",
@@ -51,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "Report",
     "Review",
+    "SearchDoc",
     "Role",
     "STEERING_ROLES",
     "SupplierLink",

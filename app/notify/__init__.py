@@ -40,6 +40,8 @@ from app.notify.events import (
     review_requested,
     stage_advanced,
     team_added,
+    watch_ending,
+    watch_recurrence,
 )
 from app.notify.periodic import register_daily, run_due_jobs, unregister_daily
 from app.notify.settings import DEFAULTS as SETTINGS_DEFAULTS
@@ -86,6 +88,8 @@ __all__ = [
     "stage_advanced",
     "start_background_worker",
     "team_added",
+    "watch_ending",
+    "watch_recurrence",
     "unregister_daily",
     "wake",
 ]

@@ -284,3 +284,27 @@ def action_overdue(
         _base(report, None, action_title=action_title, due_date=_due(due_date), overdue=True),
         absolute_link(link or "/actions/mine"), dedupe_key=f"overdue:{action_id}:{today.isoformat()}",
     )
+
+
+# ------------------------------------------------------------------- effectiveness watch
+@in_mail_locale
+def watch_ending(report: Report, until: dt.date, criterion: str, due: bool, today: dt.date | None = None) -> list[OutboxMessage]:
+    """To the customer's quality leads: the watch ends soon (reminder) or has ended (decide now)."""
+    today = today or utcnow().date()
+    subject = (f"{_prefix(report)} Effectiveness watch ended {_due(until)} - decide whether the fix held" if due
+               else f"{_prefix(report)} Effectiveness watch ends {_due(until)}")
+    return enqueue(
+        "watch.due" if due else "watch.reminder", "reminder", report, oem_quality_leads(report), subject, "watch_ending",
+        _base(report, None, until=_due(until), criterion=criterion, due=due), report_link(report, "D8"), mandatory=True,
+        dedupe_key=f"watch:{'due' if due else 'soon'}:{report.id}:{report.revision}",
+    )
+
+
+@in_mail_locale
+def watch_recurrence(report: Report, new_report: Report, actor: User | None) -> list[OutboxMessage]:
+    """To the customer's quality leads at once: a report that looks like a recurrence was opened during the watch."""
+    subject = f"{_prefix(report)} Possible recurrence during the effectiveness watch: {new_report.number}"
+    return enqueue(
+        "watch.recurrence", "review", report, oem_quality_leads(report), subject, "watch_recurrence",
+        _base(report, actor, new_number=new_report.number, new_title=new_report.title), report_link(report, "D8"), mandatory=True,
+    )

@@ -7,6 +7,7 @@ from pydantic import Field, WithJsonSchema
 
 from app.method.definition import CODES
 from app.models import Status, TeamRole
+from app.models.learning import WATCH_STATUSES
 from app.schemas.accounts import Company, UserRef
 from app.schemas.base import ID, Body, ClosedBody, Code, Count, Date, DateTime, Email, Query, Shape, absent, one_of, ref
 from app.schemas.method import header_properties
@@ -29,6 +30,28 @@ class Signature(Shape):
     signed_at: DateTime
     meaning: str = Field(description="e.g. 'closure approved'")
     content_hash: str | None
+
+
+class ReportRef(Shape):
+    id: ID
+    number: str
+
+
+class ReportRefTitled(ReportRef):
+    title: str
+
+
+class Effectiveness(Shape):
+    """The watch after closure: approving D8 starts it; the customer's quality lead decides at its end."""
+
+    until: Date = Field(description="the last day of the watch")
+    criterion: str
+    status: one_of(WATCH_STATUSES)
+    recurrences: list[ReportRef] = Field(description="reports of the same two companies, part number and failure mode opened during the watch")
+    decided_by: UserRef | None
+    decided_at: DateTime | None
+    comment: str | None
+    signature: Signature | None = Field(description="the quality lead's signature of the decision")
 
 
 class Review(Shape):
@@ -123,6 +146,12 @@ class Report(ReportSummary):
     review_points: list[Code]
     parent: ReportLink | None = Field(description="the report this cascade was opened from: to the parent's supplier only, else null")
     cascades: list[Cascade] = Field(description="child 8Ds opened with sub-suppliers; content-free for the report's customer")
+    effectiveness: Effectiveness | None = Field(description="the effectiveness watch after closure (the latest), or null")
+
+
+class ReportCreated(Report):
+    similar_open: list[ReportRefTitled] = Field(description="OPEN reports of the same two companies with the same part number and a "
+                                                            "failure-mode word of the title in common: a possible duplicate")
 
 
 # ------------------------------------------------------------------------------ request bodies
@@ -164,6 +193,8 @@ class ReviewDecision(Body):
     password: str = absent("the caller's password, required to approve (the signature)")
     return_to: Code | None = absent()
     stage: Code | None = absent("the stage you act on: another one is 409 stage_changed")
+    watch_days: int = absent("approving D8: days of the effectiveness watch after closure (default 90, 0 = none, at most 730)")
+    watch_criterion: str = absent("approving D8: what shows the fix held, e.g. 'no recurrence' or 'ppm below 50'", max_length=2000)
 
 
 class Return(Body):

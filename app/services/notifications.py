@@ -24,7 +24,10 @@ _installed = False
 def install(app) -> None:
     """Wake the workers after every commit that wrote outbox rows (one place for all routes)."""
     global _installed
+    from app.services import effectiveness
+
     notify.register_daily("action-reminders", action_reminders)
+    notify.register_daily("watch-reminders", effectiveness.send_reminders)
     if _installed:
         return
     _installed = True

@@ -27,7 +27,7 @@ from app.models import (
     is_id,
     utcnow,
 )
-from app.services import audit, locking
+from app.services import audit, effectiveness, locking
 from app.services.action_queries import action_facts
 
 _DATE_HEADER = {f.name for f in HEADER_FIELDS if f.type == "date"}
@@ -173,6 +173,7 @@ def open_report(actor: User, oem: Company, supplier: Company, header: dict[str, 
     db.session.add(TeamMember(report_id=report.id, user_id=actor.id, role=TeamRole.champion))
     audit.record("report.created", actor, report, changes={"number": [None, number], **{k: [None, v] for k, v in header_values(report).items() if v not in (None, [], "")}})
     audit.record("team.added", actor, report, discipline="D1", changes={"member": [None, actor.email], "role": [None, "champion"]})
+    effectiveness.note_recurrence(actor, report)  # a recurrence during another report's watch flags it at once
     db.session.flush()
     db.session.expire(report, ["disciplines", "team"])
     return report

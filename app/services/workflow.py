@@ -16,7 +16,7 @@ from app import method, notify, policy, security_log
 from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.models import Attachment, Report, Review, Status, User, is_id, utcnow
-from app.services import audit
+from app.services import audit, effectiveness
 from app.services.reports import gate_context, header_values, withdraw_acceptances
 
 DECLINE_REASONS = ("not_our_part", "customer_caused", "no_trouble_found", "duplicate")
@@ -281,7 +281,9 @@ def _track_read_across(actor: User, report: Report) -> None:
                               at_closure=True)
 
 
-def review(actor: User, report: Report, decision: Any, comment: Any, password: Any = None, return_to: Any = None, expected_stage: Any = None) -> Report:
+def review(actor: User, report: Report, decision: Any, comment: Any, password: Any = None, return_to: Any = None, expected_stage: Any = None,
+           watch_days: Any = None, watch_criterion: Any = None) -> Report:
+    """Approve (signed) or reject; approving D8 closes the report and starts its effectiveness watch."""
     if not policy.can_review(actor, report):
         raise Forbidden(_("Only a quality lead of the customer (OEM) can review this report."))
     _expect_stage(report, expected_stage)
@@ -313,6 +315,7 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
         notify.review_decided(report, actor, "reject", comment, stage=stage)
     else:
         comment = _comment(comment, required=False)
+        watch = effectiveness.check_watch(watch_days, watch_criterion) if stage == "D8" else None
         _check_password(actor, report, password, f"approve {stage}")
         now = utcnow()
         signed = content_hash(report)
@@ -335,6 +338,8 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
         if pending:  # the signed row itself, column by column: `flask audit verify` compares them
             changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
         audit.record("review.approved", actor, report, discipline=stage, changes=changes, comment=comment)
+        if watch is not None:
+            effectiveness.start(actor, report, *watch)
         notify.review_decided(report, actor, "approve", comment, stage=stage)
     return report
 
@@ -364,6 +369,11 @@ def reopen(actor: User, report: Report, comment: Any, password: Any, to: Any = N
     comment = _comment(comment, required=True)
     target = _code(to) if to not in (None, "") else report.stage
     _check_password(actor, report, password, "reopen")
+    return reopen_now(actor, report, comment, target)
+
+
+def reopen_now(actor: User, report: Report, comment: str, target: str) -> Report:
+    """Reopen a closed report at `target` with a new revision (the signature was checked by the caller)."""
     old_rev = report.revision
     report.revision = old_rev + 1
     report.status = Status.open
@@ -377,3 +387,8 @@ def reopen(actor: User, report: Report, comment: Any, password: Any, to: Any = N
                           "outcome": [old_outcome, None]}, comment=comment)
     notify.report_reopened(report, actor, comment)
     return report
+
+
+# The signature and comment checks, for the other signed decisions (the effectiveness watch).
+check_password = _check_password
+check_comment = _comment

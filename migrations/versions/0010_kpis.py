@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_kpis'
-down_revision = '0008_generation'
+down_revision = '0009_learning'
 branch_labels = None
 depends_on = None
 

@@ -37,6 +37,9 @@ PAGES = [
     (JANA, "/kpis"),  # the KPIs with their charts, of the OEM and of a supplier
     (LUKAS, "/kpis"),
     (LUKAS, "/account"),
+    (LUKAS, "/search?q=clamping+fixture"),
+    (SVEN, "/search?q=clamping+fixture"),
+    (LUKAS, "/lessons"),
     ("admin@volta.example", "/admin/users"),
     ("admin@volta.example", "/admin/companies"),
     ("operator@8d-workbench.example", "/admin/companies"),  # the supplier links

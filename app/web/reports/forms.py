@@ -98,6 +98,14 @@ class ReviewForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
     return_to = SelectField(_l("On rejection, return to"), choices=[], validate_choice=False)
     password = PasswordField(_l("Your password (electronic signature)"), validators=[Optional(), Length(max=256)])
+    watch_days = StringField(_l("Effectiveness watch after closure (days, 0 = none)"), validators=[Optional(), Length(max=4)])
+    watch_criterion = TextAreaField(_l("Criterion of the watch"), validators=[Optional(), Length(max=2000)])
+
+
+class EffectivenessForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[("effective", _l("Effective")), ("not_effective", _l("Not effective"))])
+    comment = TextAreaField(_l("Comment (required when not effective: it is the reason for reopening)"), validators=[Optional(), Length(max=5000)])
+    password = PasswordField(_l("Your password (electronic signature)"), validators=[Optional(), Length(max=256)])
 
 
 class DeclineForm(FlaskForm):

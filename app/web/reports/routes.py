@@ -16,7 +16,7 @@ from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet,
 from app.extensions import db
 from app.method.definition import HEADER_FIELDS
 from app.models import Attachment, AuditEvent, Company, CompanyKind, DisciplineRevision, Report
-from app.services import disciplines, figures, report_list, workflow
+from app.services import disciplines, figures, report_list, similar, workflow
 from app.services import reports as report_service
 from app.services import team as team_service
 from app.web.reports import bp
@@ -91,6 +91,11 @@ def new_report():
             raw = request.form.get(key, "")
             data[key] = int(raw) if raw.isdigit() and len(raw) < 12 else None
         values.update({k: data[k] for k in ("oem_id", "supplier_id")})
+        alike = [] if errors or request.form.get("confirm_similar") else similar.open_like(
+            current_user, data["oem_id"], data["supplier_id"], data.get("part_number"), data.get("title"))
+        if alike:  # warn before creating a likely duplicate; the form comes back with "open it anyway"
+            return render_template("reports/new.html", fields=HEADER_FIELDS, values=values, errors=errors, oems=oems, suppliers=suppliers,
+                                   similar_open=alike)
         if not errors:
             try:
                 report = report_service.create_report(current_user, data)
@@ -266,7 +271,8 @@ def advance(report_id: int):
 @login_required
 def review(report_id: int):
     def step(r, f):
-        workflow.review(current_user, r, f.decision.data, f.comment.data, f.password.data, f.return_to.data or None)
+        workflow.review(current_user, r, f.decision.data, f.comment.data, f.password.data, f.return_to.data or None,
+                        watch_days=f.watch_days.data or None, watch_criterion=f.watch_criterion.data)
 
     return _workflow_step(report_id, ReviewForm, step, _("Your decision was recorded."))
 
