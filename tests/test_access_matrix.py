@@ -1,5 +1,5 @@
 """The access matrix: every route of the app, called by every kind of person, answers what the
-tenancy rule demands (DESIGN.md, "Tenancy and access").
+tenancy rule demands (docs/design.md, "Tenancy and access").
 
 `ACCESS` has one entry per (endpoint, method) of `app.url_map` (HEAD, OPTIONS and `static`
 aside). The cases are generated from the URL map itself, so a route without an entry fails with

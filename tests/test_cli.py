@@ -1,4 +1,4 @@
-"""The command line of API.md: companies, users (password from stdin, never an argument),
+"""The command line of docs/api.md: companies, users (password from stdin, never an argument),
 set-password, seed-demo, audit verify."""
 
 from __future__ import annotations

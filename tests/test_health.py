@@ -1,4 +1,4 @@
-"""`GET /healthz` (API.md, "Health"): 200 {"status": "ok"} when the database answers, 503 when it
+"""`GET /healthz` (docs/api.md, "Health"): 200 {"status": "ok"} when the database answers, 503 when it
 does not - no login, no details, never cached."""
 
 from __future__ import annotations

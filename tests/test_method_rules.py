@@ -1,4 +1,4 @@
-"""The completion rules a strict reviewer applies (8D-METHOD.md, "Gates" and "Wave 2: integrity"):
+"""The completion rules a strict reviewer applies (docs/method.md, "Gates" and "Wave 2: integrity"):
 a paper 8D cannot pass. Each loophole of issue 15 has its test here; the API and page tests
 (test_api_workflow.py, test_web_workflow.py) show the same messages to people and integrators."""
 

@@ -20,13 +20,13 @@ from app.schemas.accounts import Company
 from app.services.action_input import CAUSES
 from tests.support.openapi import PREFIX, closed, operations, resolve, schema_errors, spec_path
 
-# API.md's codes, plus 503 `unavailable`: the evidence store away (an outage, never client input),
+# docs/api.md's codes, plus 503 `unavailable`: the evidence store away (an outage, never client input),
 # and 410 `gone`: an invitation link used, revoked or expired (Wave 2)
 API_STATUSES = {200, 201, 204, 400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 PUBLIC_OPERATIONS = {"create_token", "method_definition", "openapi_spec", "accept_invitation"}
 
-# The contract (docs/api.md; shared/API.md): method, path, operationId, every status code. A route
+# The contract (docs/api.md; docs/api.md): method, path, operationId, every status code. A route
 # renamed, moved, dropped or added, an operationId changed, a code lost or gained: this test fails.
 CONTRACT = [
     ("GET", "/actions", "list_actions", (200, 400, 401)),

@@ -1,4 +1,4 @@
-"""The JSON API v1 (shared/API.md): same services as the pages underneath."""
+"""The JSON API v1 (docs/api.md): same services as the pages underneath."""
 
 from flask import Blueprint
 

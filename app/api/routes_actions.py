@@ -1,4 +1,4 @@
-"""Actions: containment, corrective, preventive (API.md, "Actions")."""
+"""Actions: containment, corrective, preventive (docs/api.md, "Actions")."""
 
 from __future__ import annotations
 

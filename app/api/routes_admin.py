@@ -1,4 +1,4 @@
-"""Administration, two levels (API.md "Wave 2"): a company admin manages the users of their own
+"""Administration, two levels (docs/api.md "Wave 2"): a company admin manages the users of their own
 company - another company's users and companies answer 404; a platform admin (granted on the
 command line only) creates companies and manages any account."""
 

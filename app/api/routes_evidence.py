@@ -1,4 +1,4 @@
-"""Evidence attachments (API.md, "Evidence"): multipart upload, metadata, verified content."""
+"""Evidence attachments (docs/api.md, "Evidence"): multipart upload, metadata, verified content."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Supplier KPIs (API.md, Wave 2 "KPIs")."""
+"""Supplier KPIs (docs/api.md, Wave 2 "KPIs")."""
 
 from __future__ import annotations
 

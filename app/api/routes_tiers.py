@@ -1,4 +1,4 @@
-"""Multi-tier 8Ds and invitations (API.md "Wave 2 / Tiers and invitations"): cascade a report to
+"""Multi-tier 8Ds and invitations (docs/api.md "Wave 2 / Tiers and invitations"): cascade a report to
 a sub-supplier; invite people by e-mail, list and revoke invitations, accept one (public: the
 link is the key); a company's invitation setting."""
 

@@ -1,4 +1,4 @@
-"""Outbound webhooks of the caller's company (API.md "Wave 2"): company admins register, list and
+"""Outbound webhooks of the caller's company (docs/api.md "Wave 2"): company admins register, list and
 delete them and read their deliveries; another company's webhook does not exist (404)."""
 
 from __future__ import annotations

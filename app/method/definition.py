@@ -1,7 +1,7 @@
 """The 8D method as data: the complaint header and the disciplines D0-D8 with their fields.
 
 Forms, API validation, templates, gates and the PDF all read this one definition. The wording
-follows Ford G8D / VDA Volume 4 as our users know them (see shared/8D-METHOD.md).
+follows Ford G8D / VDA Volume 4 as our users know them (see docs/method.md).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ CODES = ("D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8")
 DEFAULT_REVIEW_POINTS = ("D3", "D5", "D8")
 # Days from the complaint date; configurable (DUE_DAYS). Containment within a day; an honest
 # validation of the fix runs about four weeks after it is implemented, so D6 has 45 days and the
-# closure 60 (8D-METHOD.md, "Wave 2").
+# closure 60 (docs/method.md, "Wave 2").
 DEFAULT_DUE_DAYS = {"D0": 1, "D1": 1, "D2": 1, "D3": 1, "D4": 10, "D5": 15, "D6": 45, "D7": 55, "D8": 60}
 
 LOCATIONS = choices(

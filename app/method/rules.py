@@ -2,7 +2,7 @@
 
 `check_discipline(ctx, code)` returns findings: `block` findings stop the team from advancing past
 the discipline (they are the `details.missing` of a 409 gate_not_met); `warn` findings are shown
-but do not stop anyone. The rules are those a strict reviewer applies (8D-METHOD.md, "Gates" and
+but do not stop anyone. The rules are those a strict reviewer applies (docs/method.md, "Gates" and
 "Wave 2: integrity"): what the report claims must be checkable - claimed facts are not dated in
 the future and keep their order, claims of proof reference live files of the report, and the
 containment, corrective and preventive work is read from the tracked actions (the one record).

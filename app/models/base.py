@@ -48,7 +48,7 @@ def simulated_clock(start: dt.datetime):
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
-    """ISO 8601 as API.md wants it: times in UTC with a Z, dates YYYY-MM-DD."""
+    """ISO 8601 as docs/api.md wants it: times in UTC with a Z, dates YYYY-MM-DD."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):

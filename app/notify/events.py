@@ -1,7 +1,7 @@
 """One function per event that e-mails people. Services call them next to their audit event,
 in the same transaction; they only write outbox rows (see enqueue.py).
 
-Who hears of what (API.md): stage changes go to the report's team of both companies, review
+Who hears of what (docs/api.md): stage changes go to the report's team of both companies, review
 requests also to the OEM's quality leads, and never to the person who made the change. The
 webhooks of the report's companies hear of stage changes, review requests and decisions, closure
 and overdue actions (webhooks.py), written in the same transaction.

@@ -1,4 +1,4 @@
-"""Supplier KPIs (API.md, Wave 2 "KPIs"): per supplier and per month of a period."""
+"""Supplier KPIs (docs/api.md, Wave 2 "KPIs"): per supplier and per month of a period."""
 
 from typing import Annotated
 

@@ -1,4 +1,4 @@
-"""Outbound webhooks (API.md "Wave 2 / Languages, formats, webhooks")."""
+"""Outbound webhooks (docs/api.md "Wave 2 / Languages, formats, webhooks")."""
 
 from typing import Annotated
 

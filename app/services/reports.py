@@ -208,7 +208,7 @@ def update_header(actor: User, report: Report, data: Any) -> Report:
 
 def withdraw_acceptances(actor: User, report: Report, code: str, why: str | None = None) -> list[str]:
     """Editing a discipline the customer already accepted withdraws that acceptance and every
-    later one (8D-METHOD.md, "Staleness"); so does withdrawing evidence it relied on (`why`)."""
+    later one (docs/method.md, "Staleness"); so does withdrawing evidence it relied on (`why`)."""
     withdrawn = []
     for review in report.reviews:
         if review.accepted and method.CODES.index(review.stage) >= method.CODES.index(code):

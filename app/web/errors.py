@@ -1,4 +1,4 @@
-"""One error handler: domain errors and HTTP errors become JSON (API.md) under /api/, friendly
+"""One error handler: domain errors and HTTP errors become JSON (docs/api.md) under /api/, friendly
 pages elsewhere. A refused request changes nothing: the session is rolled back first - except
 for a wrong signature password, raised before any change, whose claimed attempt is committed with
 its record (services/workflow.py)."""
@@ -58,7 +58,7 @@ def _user():
 
 
 def answer(status: int, code: str, message: str, details: dict | None = None):
-    """The one translation of a refusal for the client: JSON per API.md for the API and for
+    """The one translation of a refusal for the client: JSON per docs/api.md for the API and for
     clients that ask for JSON, the error page for a browser."""
     if wants_json():
         return json_error(status, code, message, details or {})

@@ -1,5 +1,5 @@
 """`GET /healthz` for load balancers, container health checks and the process manager: 200
-`{"status": "ok"}` when the database answers a query, else 503. No login, no details (API.md,
+`{"status": "ok"}` when the database answers a query, else 503. No login, no details (docs/api.md,
 "Health"): what is wrong goes to the log, not to whoever asks."""
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class ApiError(AssertionError):
 
 
 class Api:
-    """A token-authenticated client of the JSON API v1 (API.md) for one user."""
+    """A token-authenticated client of the JSON API v1 (docs/api.md) for one user."""
 
     _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 

@@ -10,7 +10,7 @@ import re
 import jsonschema
 
 PREFIX = "/api/v1"
-#: API.md: times are UTC, to the second, with a Z - stricter than RFC 3339.
+#: docs/api.md: times are UTC, to the second, with a Z - stricter than RFC 3339.
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 FORMATS = jsonschema.FormatChecker()
