@@ -5,55 +5,24 @@ customer's quality lead like a review. Every step writes an audit event in the s
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import case, or_, update
 
-from app import method, notify, policy, security_log
-from app.errors import BadRequest, Conflict, DomainError, Forbidden, GateNotMet, Invalid
+from app import method, notify, policy
+from app.errors import BadRequest, Conflict, Forbidden, GateNotMet, Invalid
 from app.extensions import db
 from app.models import Attachment, Report, Review, Status, User, is_id, utcnow
 from app.services import audit, effectiveness
-from app.services.reports import gate_context, header_values, withdraw_acceptances
+from app.services.reports import gate_context, withdraw_acceptances
+from app.services.signatures import check_password as _check_password
+from app.services.signatures import content_hash
 
 DECLINE_REASONS = ("not_our_part", "customer_caused", "no_trouble_found", "duplicate")
 DECLINE_STAGES = ("D0", "D1", "D2", "D3", "D4")
 DECLINE_MEANING = "decline accepted"
 
 MAX_COMMENT = 5000
-SIGNATURE_ATTEMPTS = 5
-SIGNATURE_LOCK_MINUTES = 15
-
-
-class SignatureRejected(Forbidden):
-    """A wrong password on a signature. Raised before anything was changed, so the edge does not
-    roll back: it records the failure and commits, together with the attempt that was claimed -
-    the lock of the next attempt holds until then (see `_claim_attempt`)."""
-
-    def __init__(self, actor: User, report: Report, purpose: str, keeps_transaction: bool):
-        super().__init__(_("The password is not correct. The signature was not applied."))
-        self.actor_id, self.report_id, self.purpose = actor.id, report.id, purpose
-        # False when something was changed before the check (not so in any request): then the
-        # edge rolls back as usual, and the attempt is counted again here.
-        self.keeps_transaction = keeps_transaction
-
-    def record(self) -> None:
-        actor = db.session.get(User, self.actor_id)
-        report = db.session.get(Report, self.report_id)
-        if not self.keeps_transaction:
-            _claim_attempt(actor)
-        security_log.event("signature", user=actor, outcome="failed", detail=f"{report.number} {self.purpose}")
-        audit.record("signature.failed", actor, report, discipline=report.stage, comment=f"wrong password ({self.purpose})")
-
-
-class SignatureLocked(DomainError):
-    status = 429
-    code = "rate_limited"
-
-
 def _comment(value: Any, required: bool, field: str = "comment") -> str | None:
     if value is None or value == "":
         if required:
@@ -75,52 +44,6 @@ def _code(value: Any, field: str = "to") -> str:
     if value not in method.CODES:
         raise Invalid(_("Unknown discipline."), fields={field: "must be one of D0-D8"})
     return value
-
-
-def _claim_attempt(actor: User) -> bool:
-    """Claim one of the SIGNATURE_ATTEMPTS with one atomic UPDATE before the password is checked.
-    The claim counts as a failure until a correct password resets it; the row stays locked (or,
-    on SQLite, the database's write lock held) until the request commits, so parallel attempts
-    queue here and each sees the claims before it: at most SIGNATURE_ATTEMPTS passwords are ever
-    checked before the lock. Failures older than the lock period are forgotten.
-
-    Returns whether nothing else was changed in the transaction before (a request checks the
-    password first), i.e. whether a failure may commit the transaction as it is."""
-    clean = not (db.session.new or db.session.deleted or any(db.session.is_modified(o) for o in db.session.dirty))
-    users = User.__table__
-    now = utcnow()
-    stale = now - dt.timedelta(minutes=SIGNATURE_LOCK_MINUTES)
-    fresh = users.c.signature_attempt_at.is_not(None) & (users.c.signature_attempt_at >= stale)
-    claimed = db.session.execute(
-        update(users)
-        .where(users.c.id == actor.id, or_(users.c.failed_signatures < SIGNATURE_ATTEMPTS, ~fresh))
-        .values(failed_signatures=case((fresh, users.c.failed_signatures + 1), else_=1), signature_attempt_at=now)
-        .returning(users.c.failed_signatures)
-    ).scalar()
-    if claimed is None:
-        raise SignatureLocked(_("Too many wrong passwords. Signing is locked for %(n)s minutes.", n=SIGNATURE_LOCK_MINUTES))
-    return clean
-
-
-def _check_password(actor: User, report: Report, password: Any, purpose: str) -> None:
-    clean = _claim_attempt(actor)
-    if not isinstance(password, str) or not actor.check_password(password):
-        raise SignatureRejected(actor, report, purpose, keeps_transaction=clean)
-    db.session.execute(update(User.__table__).where(User.__table__.c.id == actor.id).values(failed_signatures=0))
-    security_log.event("signature", user=actor, detail=f"{report.number} {purpose}")
-
-
-def content_hash(report: Report) -> str:
-    """SHA-256 of what is being signed: header, every discipline's values and versions, the team."""
-    doc = {
-        "number": report.number,
-        "revision": report.revision,
-        "header": header_values(report),
-        "disciplines": {d.code: {"version": d.version, "fields": d.values} for d in report.disciplines},
-        "team": sorted((m.user.email, m.role.value) for m in report.team),
-    }
-    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _expect_stage(report: Report, expected: Any) -> None:
@@ -296,52 +219,63 @@ def review(actor: User, report: Report, decision: Any, comment: Any, password: A
     pending = report.pending_review
     if pending is not None and pending.kind == "decline":
         return _decide_decline(actor, report, pending, decision, comment, password)
-    stage = report.stage
     if decision == "reject":
-        comment = _comment(comment, required=True)
-        target = _code(return_to, "return_to") if return_to not in (None, "") else stage
-        if method.CODES.index(target) > method.CODES.index(stage):
-            raise Invalid(_("A rejection can only send the report back, not ahead."), fields={"return_to": f"must be {stage} or earlier"})
-        now = utcnow()
-        if pending:
-            pending.decided_at, pending.decided_by_id, pending.decision, pending.comment, pending.return_to = now, actor.id, "reject", comment, target
-        report.status = Status.open
-        report.stage = target
-        withdraw_acceptances(actor, report, target)
-        changes = {"status": ["in_review", "open"], "stage": [stage, target]}
-        if pending:
-            changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
-        audit.record("review.rejected", actor, report, discipline=stage, changes=changes, comment=comment)
-        notify.review_decided(report, actor, "reject", comment, stage=stage)
+        _reject(actor, report, pending, comment, return_to)
     else:
-        comment = _comment(comment, required=False)
-        watch = effectiveness.check_watch(watch_days, watch_criterion) if stage == "D8" else None
-        _check_password(actor, report, password, f"approve {stage}")
-        now = utcnow()
-        signed = content_hash(report)
-        meaning = meaning_for(stage)
-        if pending:
-            pending.decided_at, pending.decided_by_id, pending.decision, pending.comment = now, actor.id, "approve", comment
-            pending.signed_name, pending.signed_at, pending.meaning, pending.content_hash = actor.name, now, meaning, signed
-        if stage == "D8":
-            _track_read_across(actor, report)
-            report.status = Status.closed
-            report.closed_at = now
-            report.outcome = "resolved"
-            changes = {"status": ["in_review", "closed"], "outcome": [None, "resolved"]}
-        else:
-            report.status = Status.open
-            report.stage = method.next_code(stage)
-            changes = {"status": ["in_review", "open"], "stage": [stage, report.stage]}
-        _milestone(report, stage, now)
-        changes["signature"] = [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": meaning, "content_hash": signed}]
-        if pending:  # the signed row itself, column by column: `flask audit verify` compares them
-            changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
-        audit.record("review.approved", actor, report, discipline=stage, changes=changes, comment=comment)
-        if watch is not None:
-            effectiveness.start(actor, report, *watch)
-        notify.review_decided(report, actor, "approve", comment, stage=stage)
+        _approve(actor, report, pending, comment, password, watch_days, watch_criterion)
     return report
+
+
+def _reject(actor: User, report: Report, pending, comment: Any, return_to: Any) -> None:
+    """Back to the team: at the same stage or an earlier one, with the reviewer's reason."""
+    stage = report.stage
+    comment = _comment(comment, required=True)
+    target = _code(return_to, "return_to") if return_to not in (None, "") else stage
+    if method.CODES.index(target) > method.CODES.index(stage):
+        raise Invalid(_("A rejection can only send the report back, not ahead."), fields={"return_to": f"must be {stage} or earlier"})
+    now = utcnow()
+    if pending:
+        pending.decided_at, pending.decided_by_id, pending.decision, pending.comment, pending.return_to = now, actor.id, "reject", comment, target
+    report.status = Status.open
+    report.stage = target
+    withdraw_acceptances(actor, report, target)
+    changes = {"status": ["in_review", "open"], "stage": [stage, target]}
+    if pending:
+        changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
+    audit.record("review.rejected", actor, report, discipline=stage, changes=changes, comment=comment)
+    notify.review_decided(report, actor, "reject", comment, stage=stage)
+
+
+def _approve(actor: User, report: Report, pending, comment: Any, password: Any, watch_days: Any, watch_criterion: Any) -> None:
+    """Signed acceptance: the next stage opens, or - at D8 - the report closes (with its watch)."""
+    stage = report.stage
+    comment = _comment(comment, required=False)
+    watch = effectiveness.check_watch(watch_days, watch_criterion) if stage == "D8" else None
+    _check_password(actor, report, password, f"approve {stage}")
+    now = utcnow()
+    signed = content_hash(report)
+    meaning = meaning_for(stage)
+    if pending:
+        pending.decided_at, pending.decided_by_id, pending.decision, pending.comment = now, actor.id, "approve", comment
+        pending.signed_name, pending.signed_at, pending.meaning, pending.content_hash = actor.name, now, meaning, signed
+    if stage == "D8":
+        _track_read_across(actor, report)
+        report.status = Status.closed
+        report.closed_at = now
+        report.outcome = "resolved"
+        changes = {"status": ["in_review", "closed"], "outcome": [None, "resolved"]}
+    else:
+        report.status = Status.open
+        report.stage = method.next_code(stage)
+        changes = {"status": ["in_review", "open"], "stage": [stage, report.stage]}
+    _milestone(report, stage, now)
+    changes["signature"] = [None, {"signed_by": actor.name, "signed_at": now.isoformat() + "Z", "meaning": meaning, "content_hash": signed}]
+    if pending:  # the signed row itself, column by column: `flask audit verify` compares them
+        changes["review"] = [None, audit.review_snapshot(pending, audit.DECISION_COLUMNS)]
+    audit.record("review.approved", actor, report, discipline=stage, changes=changes, comment=comment)
+    if watch is not None:
+        effectiveness.start(actor, report, *watch)
+    notify.review_decided(report, actor, "approve", comment, stage=stage)
 
 
 def return_report(actor: User, report: Report, to: Any, comment: Any) -> Report:
@@ -390,5 +324,5 @@ def reopen_now(actor: User, report: Report, comment: str, target: str) -> Report
 
 
 # The signature and comment checks, for the other signed decisions (the effectiveness watch).
-check_password = _check_password
+check_password = _check_password  # the effectiveness decision signs the same way
 check_comment = _comment
