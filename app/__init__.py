@@ -130,4 +130,4 @@ def register_commands(app: Flask) -> None:
 
     register(app)
     notify.register(app)  # flask worker
-    notifications.install(app)
+    notifications.install()

@@ -79,7 +79,7 @@ def can_be_party(user, oem: Company, supplier: Company) -> bool:
     return can_create_report(user) and user.company_id in (oem.id, supplier.id)
 
 
-def can_edit(user, report: Report, discipline: str | None = None) -> bool:
+def can_edit(user, report: Report) -> bool:
     """Edit a discipline or the header: a working place on the team (champion, leader, member).
 
     Whether the discipline is frozen (under review, closed) is a state rule of the workflow

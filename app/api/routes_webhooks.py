@@ -61,6 +61,6 @@ def list_webhook_deliveries(webhook_id: int):
 @bp.route("/admin/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/resend", methods=["POST"])
 def resend_webhook_delivery(webhook_id: int, delivery_id: int):
     hook = webhooks.get(current_user, webhook_id)
-    row = webhooks.resend(current_user, webhooks.get_delivery(current_user, hook, delivery_id))
+    row = webhooks.resend(current_user, webhooks.get_delivery(hook, delivery_id))
     db.session.commit()
     return respond(as_webhook_delivery(row))

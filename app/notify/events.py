@@ -40,7 +40,7 @@ def _excerpt(text: str | None) -> str:
     return text if len(text) <= EXCERPT_MAX else text[: EXCERPT_MAX - 1].rstrip() + "…"
 
 
-def _base(report: Report, actor: User | None, **extra) -> dict:
+def _base(actor: User | None, **extra) -> dict:
     return {"actor": actor, "actor_name": actor.name if actor is not None else "8D Workbench", **extra}
 
 
@@ -76,7 +76,7 @@ def stage_advanced(report: Report, actor: User, old: str, new: str, comment: str
     subject = _l("%(prefix)s %(old)s completed - the team now works on %(new)s %(title)s", prefix=_prefix(report), old=old, new=new, title=_title(new))
     return enqueue(
         "stage.advanced", "stage", report, team_of(report, actor), subject, "stage_advanced",
-        _base(report, actor, old=old, new=new, old_title=_title(old), new_title=_title(new), comment=comment),
+        _base(actor, old=old, new=new, old_title=_title(old), new_title=_title(new), comment=comment),
         report_link(report, new), exclude=actor,
     )
 
@@ -87,7 +87,7 @@ def review_requested(report: Report, actor: User, comment: str | None = None, st
     stage = stage or report.stage
     webhooks.review_requested(report, actor, stage)
     leads = oem_quality_leads(report)
-    context = _base(report, actor, stage=stage, stage_title=_title(stage), comment=comment)
+    context = _base(actor, stage=stage, stage_title=_title(stage), comment=comment)
     link = report_link(report, stage)
     rows = enqueue(
         "review.requested", "review", report, leads, _l("%(prefix)s %(stage)s submitted for your review", prefix=_prefix(report), stage=stage),
@@ -126,7 +126,7 @@ def review_decided(report: Report, actor: User, decision: str, comment: str | No
         event = "review.rejected"
     return enqueue(
         event, "review", report, team_of(report, actor), subject, "review_decided",
-        _base(report, actor, decision=decision, stage=stage, stage_title=_title(stage), now_stage=report.stage,
+        _base(actor, decision=decision, stage=stage, stage_title=_title(stage), now_stage=report.stage,
               now_title=_title(report.stage), comment=comment),
         report_link(report, report.stage), mandatory=True, exclude=actor,
     )
@@ -146,7 +146,7 @@ def decline_requested(report: Report, actor: User, reason: str, comment: str | N
     team is told - as for a review request."""
     webhooks.review_requested(report, actor, report.stage, kind="decline")
     leads = oem_quality_leads(report)
-    context = _base(report, actor, stage=report.stage, reason=DECLINE_REASONS.get(reason, reason), comment=comment)
+    context = _base(actor, stage=report.stage, reason=DECLINE_REASONS.get(reason, reason), comment=comment)
     link = report_link(report, report.stage)
     rows = enqueue(
         "decline.requested", "review", report, leads, _l("%(prefix)s The supplier asks to decline the complaint: %(reason)s", prefix=_prefix(report), reason=DECLINE_REASONS.get(reason, reason)),
@@ -173,7 +173,7 @@ def decline_decided(report: Report, actor: User, decision: str, comment: str | N
         subject, event = _l("%(prefix)s Decline refused by the customer - work goes on at %(stage)s", prefix=_prefix(report), stage=report.stage), "decline.refused"
     return enqueue(
         event, "review", report, team_of(report, actor), subject, "decline_decided",
-        _base(report, actor, decision=decision, now_stage=report.stage, now_title=_title(report.stage), comment=comment),
+        _base(actor, decision=decision, now_stage=report.stage, now_title=_title(report.stage), comment=comment),
         report_link(report, report.stage), mandatory=True, exclude=actor,
     )
 
@@ -184,7 +184,7 @@ def report_closed(report: Report, actor: User, comment: str | None = None) -> li
     subject = _l("%(prefix)s Closed - closure signed by %(name)s", prefix=_prefix(report), name=actor.name)
     return enqueue(
         "report.closed", "review", report, team_of(report, actor), subject, "report_closed",
-        _base(report, actor, comment=comment, closed_at=report.closed_at or utcnow()),
+        _base(actor, comment=comment, closed_at=report.closed_at or utcnow()),
         report_link(report, "D8"), mandatory=True, exclude=actor,
     )
 
@@ -195,7 +195,7 @@ def report_returned(report: Report, actor: User, to: str, comment: str | None = 
     subject = _l("%(prefix)s Sent back to %(stage)s %(title)s", prefix=_prefix(report), stage=to, title=_title(to))
     return enqueue(
         "stage.returned", "stage", report, team_of(report, actor), subject, "report_returned",
-        _base(report, actor, to=to, to_title=_title(to), old=old, comment=comment),
+        _base(actor, to=to, to_title=_title(to), old=old, comment=comment),
         report_link(report, to), exclude=actor,
     )
 
@@ -206,7 +206,7 @@ def report_reopened(report: Report, actor: User, comment: str | None = None) -> 
     subject = _l("%(prefix)s Reopened at %(stage)s (revision %(revision)s)", prefix=_prefix(report), stage=report.stage, revision=report.revision)
     return enqueue(
         "report.reopened", "stage", report, team_of(report, actor), subject, "report_reopened",
-        _base(report, actor, stage=report.stage, stage_title=_title(report.stage), comment=comment),
+        _base(actor, stage=report.stage, stage_title=_title(report.stage), comment=comment),
         report_link(report, report.stage), exclude=actor,
     )
 
@@ -221,7 +221,7 @@ def team_added(report: Report, actor: User | None, member_user: User, role: str 
     subject = _l("%(prefix)s You were added to the 8D team as %(role)s", prefix=_prefix(report), role=ROLE_NAMES.get(role, role))
     return enqueue(
         "team.added", "team", report, [member_user], subject, "team_added",
-        _base(report, actor, role=role, role_name=ROLE_NAMES.get(role, role)), report_link(report, "D1"), exclude=actor,
+        _base(actor, role=role, role_name=ROLE_NAMES.get(role, role)), report_link(report, "D1"), exclude=actor,
     )
 
 
@@ -233,7 +233,7 @@ def mentioned(report: Report, actor: User, users: Iterable[User], discipline: st
         subject = _l("%(prefix)s %(name)s mentioned you in a comment", prefix=_prefix(report), name=actor.name)
     return enqueue(
         "comment.mention", "mention", report, list(users), subject, "mentioned",
-        _base(report, actor, discipline=discipline, discipline_title=_title(discipline), excerpt=_excerpt(excerpt)),
+        _base(actor, discipline=discipline, discipline_title=_title(discipline), excerpt=_excerpt(excerpt)),
         report_link(report, discipline), exclude=actor,
     )
 
@@ -251,7 +251,7 @@ def action_assigned(
     subject = _l("%(prefix)s Action assigned to you: %(title)s", prefix=_prefix(report), title=clean_header(action_title, 200))
     return enqueue(
         "action.assigned", "assignment", report, [owner], subject, "action_assigned",
-        _base(report, actor, action_title=action_title, due_date=_due(due_date), kind=kind, kind_name=KIND_NAMES.get(kind, kind)),
+        _base(actor, action_title=action_title, due_date=_due(due_date), kind=kind, kind_name=KIND_NAMES.get(kind, kind)),
         absolute_link(link or "/actions/mine"), mandatory=True, exclude=actor,
     )
 
@@ -266,7 +266,7 @@ def action_due(
     subject = _l("%(prefix)s Action due %(date)s: %(title)s", prefix=_prefix(report), date=_due(due_date), title=clean_header(action_title, 200))
     return enqueue(
         "action.due", "reminder", report, [owner], subject, "action_due",
-        _base(report, None, action_title=action_title, due_date=_due(due_date), overdue=False),
+        _base(None, action_title=action_title, due_date=_due(due_date), overdue=False),
         absolute_link(link or "/actions/mine"), dedupe_key=f"due:{action_id}:{today.isoformat()}",
     )
 
@@ -281,7 +281,7 @@ def action_overdue(
     subject = _l("%(prefix)s Action overdue since %(date)s: %(title)s", prefix=_prefix(report), date=_due(due_date), title=clean_header(action_title, 200))
     return enqueue(
         "action.overdue", "reminder", report, [owner], subject, "action_due",
-        _base(report, None, action_title=action_title, due_date=_due(due_date), overdue=True),
+        _base(None, action_title=action_title, due_date=_due(due_date), overdue=True),
         absolute_link(link or "/actions/mine"), dedupe_key=f"overdue:{action_id}:{today.isoformat()}",
     )
 
@@ -295,7 +295,7 @@ def watch_ending(report: Report, until: dt.date, criterion: str, due: bool, toda
                else f"{_prefix(report)} Effectiveness watch ends {_due(until)}")
     return enqueue(
         "watch.due" if due else "watch.reminder", "reminder", report, oem_quality_leads(report), subject, "watch_ending",
-        _base(report, None, until=_due(until), criterion=criterion, due=due), report_link(report, "D8"), mandatory=True,
+        _base(None, until=_due(until), criterion=criterion, due=due), report_link(report, "D8"), mandatory=True,
         dedupe_key=f"watch:{'due' if due else 'soon'}:{report.id}:{report.revision}",
     )
 
@@ -306,5 +306,5 @@ def watch_recurrence(report: Report, new_report: Report, actor: User | None) -> 
     subject = f"{_prefix(report)} Possible recurrence during the effectiveness watch: {new_report.number}"
     return enqueue(
         "watch.recurrence", "review", report, oem_quality_leads(report), subject, "watch_recurrence",
-        _base(report, actor, new_number=new_report.number, new_title=new_report.title), report_link(report, "D8"), mandatory=True,
+        _base(actor, new_number=new_report.number, new_title=new_report.title), report_link(report, "D8"), mandatory=True,
     )

@@ -126,12 +126,8 @@ def create_action(actor: User, report: Report, data: Any, *, at_closure: bool = 
     db.session.flush()
     audit.record("action.created", actor, report, discipline=action.discipline,
                  changes={"action_id": [None, action.id], **{k: [None, v] for k, v in snapshot(action).items() if v is not None}})
-    _notify_assigned(report, actor, action, previous_owner=None)
+    notifications.action_assigned(report, actor, action)
     return action
-
-
-def _notify_assigned(report: Report, actor: User, action: Action, previous_owner: User | None) -> None:
-    notifications.action_assigned(report, actor, action, previous_owner)
 
 
 def get_action(user: User, action_id: Any, for_update: bool = False) -> Action:
@@ -182,7 +178,7 @@ def update_action(actor: User, action: Action, data: Any) -> Action:
     audit.record("action.updated", actor, report, discipline=action.discipline,
                  changes={"action_id": [action.id, action.id], **changes}, comment=data.get("reason") if isinstance(data.get("reason"), str) else None)
     if action.owner_id != previous_owner.id:
-        _notify_assigned(report, actor, action, previous_owner)
+        notifications.action_assigned(report, actor, action)
     return action
 
 

@@ -62,7 +62,7 @@ def _checked_values(actor: User, report: Report, code: str, base_version: Any, f
         raise BadRequest(_("'base_version' must be an integer."), {"fields": {"base_version": "must be an integer"}})
     if not isinstance(fields, dict):
         raise BadRequest(_("'fields' must be an object."), {"fields": {"fields": "must be an object"}})
-    if not policy.can_edit(actor, report, code):
+    if not policy.can_edit(actor, report):
         raise Forbidden(_("Only members of the report's team can edit it."))
     ensure_not_frozen(report, code)
     moved = {name: kind for name, kind in MOVED_TO_ACTIONS.get(code, {}).items() if name in fields}

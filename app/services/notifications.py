@@ -13,7 +13,7 @@ from app import notify
 from app.models import Action, ActionStatus, OutboxMessage, Report, WebhookDelivery
 
 
-def action_assigned(report: Report, actor, action: Action, previous_owner) -> None:
+def action_assigned(report: Report, actor, action: Action) -> None:
     notify.action_assigned(report, actor, action.owner, action.title, link=f"/actions/{action.id}",
                            due_date=action.due_date, kind=action.kind.value)
 
@@ -21,7 +21,7 @@ def action_assigned(report: Report, actor, action: Action, previous_owner) -> No
 _installed = False
 
 
-def install(app) -> None:
+def install() -> None:
     """Wake the workers after every commit that wrote outbox rows (one place for all routes)."""
     global _installed
     from app.services import effectiveness

@@ -20,7 +20,7 @@ def heartbeat(actor: User, report: Report, discipline: Any, editing: Any) -> Non
     """Not audited: presence is a live signal, not a change to the report."""
     if discipline is not None and discipline not in method.CODES:
         raise BadRequest(_("'discipline' must be one of D0-D8."))
-    editing = bool(editing) and policy.can_edit(actor, report, discipline or report.stage)
+    editing = bool(editing) and policy.can_edit(actor, report)
     row = db.session.scalar(select(Presence).where(Presence.report_id == report.id, Presence.user_id == actor.id))
     if row is None:
         row = Presence(report_id=report.id, user_id=actor.id)

@@ -190,7 +190,7 @@ def ensure_not_frozen(report: Report, code: str) -> None:
 
 
 def update_header(actor: User, report: Report, data: Any) -> Report:
-    if not policy.can_edit(actor, report, "D0"):
+    if not policy.can_edit(actor, report):
         raise Forbidden(_("Only the report's team can change its header."))
     ensure_not_frozen(report, "D0")
     if not isinstance(data, dict):

@@ -97,7 +97,7 @@ def delete(actor: User, hook: Webhook) -> None:
     audit.record("webhook.deleted", actor, changes={"webhook": [hook.id, None], "url": [hook.url, None]}, company_id=hook.company_id)
 
 
-def get_delivery(actor: User, hook: Webhook, delivery_id: Any) -> WebhookDelivery:
+def get_delivery(hook: Webhook, delivery_id: Any) -> WebhookDelivery:
     row = db.session.get(WebhookDelivery, delivery_id) if is_id(delivery_id) else None
     if row is None or row.webhook_id != hook.id:
         raise NotFound(_("No such delivery."))

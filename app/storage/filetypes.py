@@ -167,7 +167,7 @@ def explain(head_bytes: bytes, filename: str | None = "", *, path: str | os.Path
         return _classify_zip(path)
 
     if head.startswith(_CDF_SIG) or sniffed in _CDF_ALIASES:
-        return _classify_cdf(head, sniffed, ext, path)
+        return _classify_cdf(sniffed, ext, path)
 
     if sniffed in ("text/html", "image/svg+xml", "text/xml", "application/xml", "application/xhtml+xml"):
         return _refuse(sniffed, "HTML, SVG and XML files are not accepted.")
@@ -263,7 +263,7 @@ def _classify_zip(path: str | os.PathLike) -> tuple[Classification, DisallowedTy
     return _allow(ZIP)
 
 
-def _classify_cdf(head: bytes, sniffed: str, ext: str, path) -> tuple[Classification, DisallowedType | None]:
+def _classify_cdf(sniffed: str, ext: str, path) -> tuple[Classification, DisallowedType | None]:
     full = sniffed
     if path is not None:
         try:

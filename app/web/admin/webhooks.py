@@ -70,7 +70,7 @@ def webhook_resend(webhook_id: int, delivery_id: int):
     validate_csrf(request.form.get("csrf_token"))
     hook = _hook(webhook_id)
     try:
-        row = webhooks.get_delivery(current_user, hook, delivery_id)
+        row = webhooks.get_delivery(hook, delivery_id)
     except NotFound:
         abort(404)
     webhooks.resend(current_user, row)
