@@ -18,7 +18,6 @@ import datetime as dt
 import logging
 import os
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from app import policy
 from app.extensions import db
 from app.models import MailStatus, OutboxMessage, Report, User, utcnow
+from app.notify.queue import claim_due, default_worker_id
 from app.notify.settings import setting
 from app.notify.transports import (  # noqa: F401 - part of this module's interface
     CannotConnect,
@@ -48,18 +48,10 @@ log = logging.getLogger("app.notify")
 
 
 # ----------------------------------------------------------------------------- bookkeeping
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:80]
-
-
 def backoff_delay(app, attempts_before: int) -> dt.timedelta:
     base = float(setting(app, "NOTIFY_BACKOFF_SECONDS"))
     cap = float(setting(app, "NOTIFY_BACKOFF_MAX_SECONDS"))
     return dt.timedelta(seconds=min(cap, base * 2 ** min(attempts_before, 30)))
-
-
-def _is_postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
 
 
 def reclaim_stale(app, now: dt.datetime | None = None) -> int:
@@ -88,33 +80,8 @@ def reclaim_stale(app, now: dt.datetime | None = None) -> int:
 
 
 def claim(batch: int, claimed_by: str, now: dt.datetime | None = None) -> list[int]:
-    """Mark up to `batch` due rows as ours and return their ids. The caller commits.
-
-    Two statements on purpose: PostgreSQL may evaluate `UPDATE ... WHERE id IN (SELECT ... LIMIT n
-    FOR UPDATE SKIP LOCKED)` more than once and claim more than n rows. The SELECT locks (PostgreSQL)
-    or runs under SQLite's write lock (BEGIN IMMEDIATE); the UPDATE re-checks `pending` anyway.
-    """
-    now = now or utcnow()
-    due = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == MailStatus.pending, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(batch)
-    )
-    if _is_postgres():
-        # Rows another worker holds are skipped, not waited for: workers share the queue.
-        due = due.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(due))
-    if not ids:
-        return []
-    stmt = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == MailStatus.pending)
-        .values(status=MailStatus.sending, claimed_at=now, claimed_by=claimed_by)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(db.session.scalars(stmt).all())
+    """Mark up to `batch` due mails as ours and return their ids (app/notify/queue.py). The caller commits."""
+    return claim_due(OutboxMessage, MailStatus.pending, MailStatus.sending, batch, claimed_by, now or utcnow())
 
 
 def _blocked_reason(row: OutboxMessage, reports: dict[int, Report | None]) -> str | None:

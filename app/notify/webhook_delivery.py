@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import logging
-import os
 import secrets
 import socket
 import ssl
@@ -25,6 +24,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import DeliveryStatus, WebhookDelivery, utcnow
 from app.notify import ssrf
+from app.notify.queue import claim_due, default_worker_id
 from app.notify.settings import setting
 from app.notify.webhooks import SecretUnavailable, signature, unseal
 
@@ -39,14 +39,6 @@ class BatchResult:
     claimed: int = 0
     sent: int = 0
     failed: int = 0
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:80]
-
-
-def _is_postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
 
 
 @dataclass(frozen=True)
@@ -164,25 +156,7 @@ def reclaim_stale(app, now: dt.datetime) -> None:
 
 
 def claim(batch: int, claimed_by: str, now: dt.datetime) -> list[int]:
-    due = (
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(batch)
-    )
-    if _is_postgres():
-        due = due.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(due))
-    if not ids:
-        return []
-    stmt = (
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == DeliveryStatus.pending)
-        .values(status=DeliveryStatus.sending, claimed_at=now, claimed_by=claimed_by)
-        .returning(WebhookDelivery.id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(db.session.scalars(stmt).all())
+    return claim_due(WebhookDelivery, DeliveryStatus.pending, DeliveryStatus.sending, batch, claimed_by, now)
 
 
 def _load(ids: list[int]) -> list[Post]:
